@@ -1,0 +1,17 @@
+"""poolbars: a parallel map with a live panel of what every worker is doing."""
+
+from .errors import Failure, TaskFailed, TaskTimeout, WorkerCrashed
+from .pool import Pool, map
+from .reporting import Bar, bar, message, track
+
+__all__ = ["Bar", "Failure", "Pool", "ProgressPanel", "TaskFailed", "TaskTimeout",
+           "WorkerCrashed", "bar", "map", "message", "track"]
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # the widget pulls in ipywidgets; workers import this package and never need it
+    if name == "ProgressPanel":
+        from .widget import ProgressPanel
+        return ProgressPanel
+    raise AttributeError(f"module 'poolbars' has no attribute {name!r}")

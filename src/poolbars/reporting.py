@@ -1,0 +1,278 @@
+"""Task-side reporting: `track()`, `bar()`, `message()`, and the coalescing `Reporter`.
+
+These work in any process. In a pool worker they report to the pool's panel through the
+channel; in the main process they report to the panel that is open (a `Pool`'s), or
+open a panel of their own for as long as the outermost bar lives.
+
+The hot path is the user's loop, so:
+- `track()` hands items through `itertools` at C speed and runs Python code only between
+  slices, whose size adapts so that the clock is read ~50 times a second;
+- `Bar.update()` compares one counter; the clock is read only every `stride` units;
+- the reporter keeps the latest state of each bar and sends at most one batch per
+  `interval` (0.1 s); a task's end flushes what is left, so the last value always arrives.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import warnings
+from typing import Callable, Iterable
+
+from . import events as ev
+
+SEND_INTERVAL = 0.1  # seconds between batches: the ~10 sends/s per process
+CHECK_INTERVAL = 0.02  # seconds between clock reads inside a fast loop
+
+_ids = itertools.count(1)
+_reporter: "Reporter | None" = None  # this process's reporter, when one is installed
+
+
+class Reporter:
+    """Collects bar states and messages from one process, sends them in batches."""
+
+    def __init__(self, sink: Callable[[list], None], source, interval: float = SEND_INTERVAL,
+                 clock: Callable[[], float] = time.monotonic):
+        self.sink = sink
+        self.source = source
+        self.interval = interval
+        self.clock = clock
+        self.task: int | None = None  # index of the item being run, set by the worker loop
+        self._bars: dict = {}  # bar id -> Bar with state not sent yet
+        self._messages: dict = {}  # task -> latest text not sent yet
+        self._last_send = -float("inf")
+        self._lock = threading.Lock()
+        self._broken = False
+        self.sends = 0
+
+    def post(self, bar: "Bar") -> None:
+        """Note that `bar` changed; send if the interval has passed."""
+        self._bars[bar.id] = bar
+        self.maybe_send()
+
+    def message(self, text: str) -> None:
+        self._messages[self.task] = str(text)
+        self.maybe_send()
+
+    def maybe_send(self) -> None:
+        if self.clock() - self._last_send >= self.interval:
+            self.flush()
+
+    def flush(self) -> None:
+        """Send everything pending now, as one batch."""
+        with self._lock:
+            if not self._bars and not self._messages:
+                return
+            bars, self._bars = self._bars, {}
+            messages, self._messages = self._messages, {}
+            self._last_send = self.clock()
+        now = time.time()
+        batch = [bar.event(self.source, now) for bar in bars.values()]
+        batch += [(ev.MESSAGE, self.source, task, text) for task, text in messages.items()]
+        if self._broken:
+            return
+        try:
+            self.sink(batch)
+            self.sends += 1
+        except Exception as exc:  # a panel that went away must never break the user's job
+            self._broken = True
+            warnings.warn(f"poolbars: progress could not be reported ({exc!r}); "
+                          "the task goes on without it.", RuntimeWarning, stacklevel=2)
+
+
+class Bar:
+    """A progress bar of one task: `update()`, `set_description()`, `set_postfix()`,
+    `close()`; usable as a context manager. Counts are absolute on the wire."""
+
+    def __init__(self, total: float | None = None, desc: str | None = None, unit: str = "it",
+                 *, reporter: Reporter | None = None):
+        if total is not None and not isinstance(total, (int, float)):
+            raise TypeError(f"total must be a number or None, not {type(total).__name__}: "
+                            "pass the number of steps, or leave it out for an open-ended bar")
+        self.id = next(_ids)
+        self.n = 0
+        self.total = total
+        self.desc = "" if desc is None else str(desc)
+        self.unit = str(unit)
+        self.postfix: tuple = ()
+        self.closed = False
+        self._session = None
+        if reporter is None:
+            reporter, self._session = _reporter_for_this_process(self.desc)
+        self._reporter = reporter
+        self.task = reporter.task
+        self._check_at = 1  # the next count at which update() reads the clock
+        self._last_check = (reporter.clock(), 0)
+        reporter.post(self)
+
+    def event(self, source, t: float) -> tuple:
+        return (ev.BAR, source, self.id, self.task, self.desc, self.n, self.total, self.unit,
+                self.postfix, self.closed, t)
+
+    def update(self, n: float = 1) -> None:
+        """Advance by `n` (may be fractional or negative)."""
+        self.n += n
+        if self.n >= self._check_at:  # check the counter first: most calls stop here
+            self._tick()
+
+    def _tick(self) -> None:
+        now = self._reporter.clock()
+        t0, n0 = self._last_check
+        rate = (self.n - n0) / (now - t0) if now > t0 else 0.0
+        self._check_at = self.n + max(1, int(rate * CHECK_INTERVAL))
+        self._last_check = (now, self.n)
+        self._reporter.post(self)
+
+    def set_description(self, desc: str | None = None, refresh: bool = True) -> None:
+        self.desc = "" if desc is None else str(desc)
+        self._reporter.post(self)
+
+    def set_postfix(self, ordered_dict=None, refresh: bool = True, **values) -> None:
+        """Show `key=value` pairs beside the bar (values are shown as text)."""
+        pairs = dict(ordered_dict or {}, **values)
+        self.postfix = tuple((str(k), _short(v)) for k, v in pairs.items())
+        self._reporter.post(self)
+
+    def refresh(self) -> None:
+        self._reporter.post(self)
+
+    def reset(self, total: float | None = None) -> None:
+        self.n = 0
+        self._check_at = 1
+        if total is not None:
+            self.total = total
+        self._reporter.post(self)
+
+    def close(self) -> None:
+        """Finish the bar; its final state is sent with the next batch (at the latest
+        when the task ends)."""
+        if self.closed:
+            return
+        self.closed = True
+        self._reporter.post(self)
+        if self._session is not None:
+            self._reporter.flush()
+            self._session.close()
+
+    def __enter__(self) -> "Bar":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        total = "?" if self.total is None else f"{self.total:g}"
+        return f"<poolbars.Bar {self.desc!r} {self.n:g}/{total} {self.unit}>"
+
+
+class Tracked:
+    """An iterable that reports its progress as it is iterated (see `track`)."""
+
+    def __init__(self, iterable: Iterable, total=None, desc=None, unit="it"):
+        if total is None:
+            try:
+                total = len(iterable)  # type: ignore[arg-type]
+            except (TypeError, AttributeError):
+                total = None
+        self.iterable = iterable
+        self.total = total
+        self.desc = desc
+        self.unit = unit
+
+    def __len__(self) -> int:
+        if self.total is None:
+            raise TypeError("this tracked iterable has no known length; pass total=")
+        return int(self.total)
+
+    def __iter__(self):
+        bar = Bar(self.total, self.desc, self.unit)
+        return itertools.chain.from_iterable(_slices(iter(self.iterable), bar))
+
+
+def _slices(it, bar: Bar):
+    """Yield `it` in slices of adaptive size; count what each slice handed out.
+
+    Each slice is `compress(islice(it, k), count(1))`: compress pulls one selector per
+    item it passes, so the counter knows exactly how many items the consumer took, even
+    when the loop breaks in the middle of a slice. No Python code runs per item.
+    """
+    islice, compress, count = itertools.islice, itertools.compress, itertools.count
+    clock = time.perf_counter
+    reporter = bar._reporter
+    k = 1
+    counter = None
+    try:
+        while True:
+            counter = count(1)
+            started = clock()
+            yield compress(islice(it, k), counter)
+            taken = next(counter) - 1
+            counter = None
+            bar.n += taken
+            if taken < k:
+                return  # the iterable is exhausted
+            spent = clock() - started
+            # aim for one clock read per CHECK_INTERVAL; grow or shrink by at most 4x
+            k = max(1, min(k * 4, int(k * CHECK_INTERVAL / spent) if spent > 0 else k * 4,
+                           _MAX_SLICE))
+            reporter.post(bar)
+    finally:
+        if counter is not None:  # the consumer stopped inside a slice
+            bar.n += next(counter) - 1
+        bar.close()
+
+
+_MAX_SLICE = 1 << 20
+
+
+def track(iterable: Iterable, total: float | None = None, desc: str | None = None,
+          unit: str = "it") -> Tracked:
+    """Iterate `iterable` and show its progress: as the current task's inner bar inside a
+    pool task, or in a panel of its own in the main process."""
+    return Tracked(iterable, total=total, desc=desc, unit=unit)
+
+
+def bar(total: float | None = None, desc: str | None = None, unit: str = "it") -> Bar:
+    """A bar to drive by hand with `update(n)`; close it (or use `with`) when done."""
+    return Bar(total, desc, unit)
+
+
+def message(text: str) -> None:
+    """Show `text` as the current task's status message."""
+    reporter, session = _reporter_for_this_process("")
+    reporter.message(text)
+    if session is not None:
+        reporter.flush()
+        session.close()
+
+
+def install(reporter: Reporter | None) -> None:
+    """Make `reporter` this process's reporter (done by the worker loop)."""
+    global _reporter
+    _reporter = reporter
+
+
+def current() -> Reporter | None:
+    return _reporter
+
+
+def _reporter_for_this_process(title: str):
+    """(reporter, session to close when done): the installed reporter, or one that
+    opens a panel of its own in the main process."""
+    if _reporter is not None:
+        return _reporter, None
+    from .session import Session  # here, not at the top: workers never open a session
+
+    active = Session.active()
+    if active is not None:
+        return active.reporter, None
+    session = Session(title=title)
+    return session.reporter, session
+
+
+def _short(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    text = str(value)
+    return text if len(text) <= 80 else text[:79] + "…"

@@ -1,0 +1,353 @@
+"""PanelState: everything a view shows, folded from events by one writer (the collector).
+
+`PanelState.fold(event)` applies one event (see `events.py`); `snapshot(now)` returns
+the bounded, JSON-ready dict described in `docs/snapshot.md`. Finished items are only
+counted, never kept, so memory stays flat however many items a run has.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from . import events as ev
+
+MAX_LANES = 64
+MAX_FAILURES = 20
+MAX_TRACEBACK_CHARS = 1500
+MAX_TEXT_CHARS = 300
+RATE_WINDOW = 30.0
+TASK_STATUSES = ("pending", "running", "done", "failed", "timeout", "crashed", "cancelled",
+                 "retrying", "stalled")
+WORKER_STATES = ("starting", "idle", "busy", "exited", "crashed")
+PANEL_STATUSES = ("running", "done", "failed", "cancelled")
+
+
+def clip(text, limit=MAX_TEXT_CHARS):
+    """Shorten user text for display, keeping the start."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def clip_tail(text, limit=MAX_TRACEBACK_CHARS):
+    """Shorten a traceback for display, keeping the end (where the error is)."""
+    return text if len(text) <= limit else "…" + text[-(limit - 1):]
+
+
+@dataclass
+class BarState:
+    desc: str = ""
+    n: float = 0
+    total: float | None = None
+    unit: str = "it"
+    postfix: tuple = ()
+    closed: bool = False
+
+
+@dataclass
+class Lane:
+    """One row of the panel: a pool worker, or a bar reported from outside a pool."""
+
+    key: str
+    name: str
+    state: str
+    is_worker: bool = True
+    pid: int | None = None
+    task: int | None = None
+    label: str | None = None
+    started: float | None = None
+    message: str = ""
+    done: int = 0
+    bars: dict = field(default_factory=dict)
+
+    def switch_task(self, index, label, t):
+        self.task, self.label, self.started = index, label, t
+        self.message = ""
+        self.bars = {}
+
+    def primary_bar(self) -> BarState | None:
+        """The bar to draw: the outermost open one, else the last one closed."""
+        for bar in self.bars.values():
+            if not bar.closed:
+                return bar
+        return next(reversed(self.bars.values()), None)
+
+
+@dataclass
+class FailureRow:
+    index: int | None
+    label: str
+    kind: str
+    error: str
+    traceback: str
+    worker: str | None
+    attempts: int
+
+    def to_dict(self):
+        return {"index": self.index, "label": self.label, "kind": self.kind,
+                "error": self.error, "traceback": clip_tail(self.traceback),
+                "worker": self.worker, "attempts": self.attempts}
+
+
+class PanelState:
+    """The state of one panel. Only the collector thread calls `fold`."""
+
+    def __init__(self, title: str = "", unit: str = "it"):
+        self.title = title
+        self.unit = unit
+        self.lock = threading.Lock()  # held by the collector while folding a batch
+        self.status = "running"
+        self.seen = 0
+        self.total: int | None = None
+        self.done = 0
+        self.failed = 0
+        self.timed_out = 0
+        self.crashed = 0
+        self.cancelled = 0
+        self.chunks: dict[str, list] = {}  # lane key -> [first, count, label, settled]
+        self.retrying = 0
+        self.failures: list[FailureRow] = []
+        self.failure_count = 0
+        self.bars_finished = 0  # bars closed, all sources
+        self.bar_units = 0.0  # the final counts of those bars, summed
+        self.lanes: dict[str, Lane] = {}
+        self.started: float | None = None
+        self.ended: float | None = None
+        self.version = 0
+        self._rate_samples: deque = deque()
+        self._folders = {
+            ev.WORKER: self._worker, ev.SEEN: self._seen, ev.START: self._start,
+            ev.DONE: self._done, ev.FAIL: self._fail, ev.RETRY: self._retry,
+            ev.CANCEL: self._cancel, ev.END: self._end, ev.BAR: self._bar,
+            ev.MESSAGE: self._message,
+        }
+
+    # -- folding -----------------------------------------------------------------------
+
+    def fold(self, event: tuple) -> None:
+        """Apply one event. Unknown kinds are ignored (a newer sender, an older panel)."""
+        folder = self._folders.get(event[0])
+        if folder is not None:
+            folder(*event[1:])
+            self.version += 1
+
+    def _mark_started(self, t):
+        if self.started is None:
+            self.started = t if t is not None else time.time()
+
+    def _worker(self, worker, state, pid=None):
+        key = str(worker)
+        lane = self.lanes.get(key)
+        if lane is None:
+            lane = self.lanes[key] = Lane(key, f"worker {worker}", state)
+        lane.state = state
+        if pid is not None:
+            lane.pid = pid
+        if state in ("idle", "exited", "crashed", "starting"):
+            lane.switch_task(None, None, None)
+
+    def _seen(self, count, total=None):
+        self.seen += count
+        if total is not None:
+            self.total = total
+
+    def _start(self, worker, first, count, label, t, retried=0):
+        self._mark_started(t)
+        key = str(worker)
+        self.chunks[key] = [first, count, label, 0]
+        self.retrying = max(self.retrying - retried, 0)
+        lane = self.lanes.get(key)
+        if lane is not None:
+            lane.state = "busy"
+            lane.switch_task(first, label, t)
+
+    def _settle(self, worker, index) -> bool:
+        """Count `index` as settled in its worker's chunk; True if it was running."""
+        chunk = self.chunks.get(str(worker))
+        if chunk is not None and chunk[0] <= index < chunk[0] + chunk[1]:
+            chunk[3] += 1
+            return True
+        return False
+
+    def _done(self, worker, count, t):
+        key = str(worker)
+        self.chunks.pop(key, None)
+        self.done += count
+        lane = self.lanes.get(key)
+        if lane is not None:
+            lane.done += count
+        self._sample_rate(t)
+
+    def _fail(self, worker, index, label, kind, error, traceback, attempts, t):
+        self._settle(worker, index)
+        if kind == "timeout":
+            self.timed_out += 1
+        elif kind == "crashed":
+            self.crashed += 1
+        else:
+            self.failed += 1
+        self.failure_count += 1
+        if len(self.failures) < MAX_FAILURES:
+            name = f"worker {worker}" if worker is not None else None
+            self.failures.append(FailureRow(index, clip(label), kind, clip(error, 1000),
+                                         traceback, name, attempts))
+        self._sample_rate(t)
+
+    def _retry(self, worker, index, label, kind, error, attempts, t):
+        self._settle(worker, index)
+        self.retrying += 1
+
+    def _cancel(self, count, workers=()):
+        for worker in workers:
+            chunk = self.chunks.pop(str(worker), None)
+            if chunk is not None:
+                count += chunk[1] - chunk[3]
+        self.cancelled += count
+
+    def _end(self, status):
+        self.status = status
+        self.ended = time.time()
+        for lane in self.lanes.values():
+            if lane.is_worker and lane.state in ("busy", "idle", "starting"):
+                lane.state = "exited"
+                lane.switch_task(None, None, None)
+
+    def _bar(self, source, bar_id, task, desc, n, total, unit, postfix, closed, t):
+        self._mark_started(t)
+        if closed:
+            self.bars_finished += 1
+            self.bar_units += n
+        lane = self._lane_for(source, bar_id, task, t)
+        if lane is None:
+            return
+        bar = lane.bars.get(bar_id)
+        if bar is None:
+            bar = lane.bars[bar_id] = BarState()
+        bar.desc, bar.n, bar.total, bar.unit = desc, n, total, unit
+        bar.postfix, bar.closed = postfix, closed
+        if not lane.is_worker:  # a bar of its own: its lane shows its status
+            lane.state = "done" if closed else "running"
+
+    def _message(self, source, task, text):
+        lane = self._lane_for(source, None, task, None, create=False)
+        if lane is None and not isinstance(source, int):
+            lane = self._latest_bar_lane(source) or self._lane_for(source, None, task, None)
+        if lane is not None:
+            lane.message = clip(text)
+
+    def _lane_for(self, source, bar_id, task, t, create=True):
+        """The lane that shows `task` of `source`, or None for a late event."""
+        worker_lane = self.lanes.get(str(source)) if isinstance(source, int) else None
+        if worker_lane is not None:
+            if task is None or task == worker_lane.task:
+                return worker_lane
+            chunk = self.chunks.get(worker_lane.key)
+            current = worker_lane.task
+            if (chunk is not None and chunk[0] <= task < chunk[0] + chunk[1]
+                    and (current is None or task > current)):
+                # a later item of the chunk began (items of a chunk run in order)
+                worker_lane.switch_task(task, f"#{task}", t)
+                return worker_lane
+            return None  # an item that already finished: its lane moved on
+        key = f"{source}:{bar_id}"
+        lane = self.lanes.get(key)
+        if lane is None and create:
+            lane = self.lanes[key] = Lane(key, str(source), "running", is_worker=False, started=t)
+        return lane
+
+    def _latest_bar_lane(self, source):
+        prefix = f"{source}:"
+        for key in reversed(self.lanes):
+            if key.startswith(prefix):
+                return self.lanes[key]
+        return None
+
+    # -- reading -----------------------------------------------------------------------
+
+    def _sample_rate(self, t):
+        samples = self._rate_samples
+        finished = self.finished
+        t = t if t is not None else time.time()
+        samples.append((t, finished))
+        while len(samples) > 2 and t - samples[1][0] > RATE_WINDOW:
+            samples.popleft()
+
+    @property
+    def finished(self) -> int:
+        return self.done + self.failed + self.timed_out + self.crashed
+
+    def rate(self, now: float) -> float | None:
+        """Items finished per second over the last RATE_WINDOW seconds."""
+        if not self._rate_samples or self.started is None:
+            return None
+        t0, f0 = self._rate_samples[0]
+        t1, f1 = self._rate_samples[-1]
+        if t1 - t0 >= 1.0 and f1 > f0:
+            return (f1 - f0) / (t1 - t0)
+        spent = max(t1, now if self.ended is None else self.ended) - self.started
+        return self.finished / spent if spent > 0 and self.finished else None
+
+    @property
+    def running(self) -> int:
+        return sum(chunk[1] - chunk[3] for chunk in self.chunks.values())
+
+    def counts(self) -> dict:
+        running = self.running
+        settled = self.finished + self.cancelled + running
+        known = self.total if self.total is not None else None
+        pending = None if known is None else max(known - settled, 0)
+        return {"done": self.done, "failed": self.failed, "timed_out": self.timed_out,
+                "crashed": self.crashed, "cancelled": self.cancelled, "running": running,
+                "retrying": self.retrying, "pending": pending, "total": known}
+
+    def snapshot(self, now: float | None = None) -> dict:
+        """The bounded, JSON-ready view of this state (see docs/snapshot.md)."""
+        now = time.time() if now is None else now
+        end = self.ended if self.ended is not None else now
+        elapsed = max(end - self.started, 0.0) if self.started is not None else 0.0
+        lanes = list(self.lanes.values())
+        lead = self._lead_bar(lanes)
+        if lead is None:
+            overall = self.counts()
+            rate = self.rate(now)
+            remaining = None if overall["total"] is None else overall["total"] - self.finished - self.cancelled
+            unit = self.unit
+        else:  # no pool items: the overall bar follows the outermost bar
+            overall = dict(self.counts(), done=lead.n, total=lead.total, pending=None)
+            rate = lead.n / elapsed if elapsed > 0 and lead.n else None
+            remaining = None if lead.total is None else lead.total - lead.n
+            unit = lead.unit
+        eta = remaining / rate if rate and remaining is not None and self.status == "running" else None
+        overall.update(elapsed=round(elapsed, 3), rate=rate, eta=eta, unit=unit)
+        return {
+            "title": self.title,
+            "status": self.status,
+            "overall": overall,
+            "lanes": [self._lane_dict(lane, now) for lane in lanes[:MAX_LANES]],
+            "more_lanes": max(len(lanes) - MAX_LANES, 0),
+            "failures": [f.to_dict() for f in self.failures],
+            "more_failures": self.failure_count - len(self.failures),
+        }
+
+    def _lead_bar(self, lanes) -> BarState | None:
+        """The first bar of a panel that shows bars only (no pool), else None."""
+        if self.seen or not lanes or any(lane.is_worker for lane in lanes):
+            return None
+        return lanes[0].primary_bar()
+
+    @staticmethod
+    def _lane_dict(lane: Lane, now: float) -> dict:
+        bar = lane.primary_bar()
+        started = lane.started
+        timing = started is not None and (lane.task is not None or not lane.is_worker)
+        return {
+            "key": lane.key, "name": lane.name, "state": lane.state,
+            "task": lane.label, "index": lane.task,
+            "desc": bar.desc if bar else "", "n": bar.n if bar else 0,
+            "total": bar.total if bar else None, "unit": bar.unit if bar else "it",
+            "message": lane.message, "postfix": [list(p) for p in bar.postfix] if bar else [],
+            "elapsed": round(now - started, 3) if timing else 0.0,
+            "done": lane.done,
+        }

@@ -1,0 +1,106 @@
+"""ProgressPanel: the anywidget wire model. Synced traits only; the shape of each is in
+docs/snapshot.md. The user-facing API is `Pool` and `track()`, not this class."""
+
+from __future__ import annotations
+
+import pathlib
+
+import anywidget
+import traitlets as t
+
+from . import text
+
+_STATIC = pathlib.Path(__file__).parent / "static"
+_BUNDLE_MISSING = (
+    "poolbars: the front-end bundle src/poolbars/static/widget.js is missing. "
+    "It is built from js/ on install: run `pip install -e .` (needs node and npm), "
+    "or `npm install && npm run build` in the checkout."
+)
+
+
+def _asset(name: str, fallback: str):
+    path = _STATIC / name
+    return path if path.exists() else fallback
+
+
+class ProgressPanel(anywidget.AnyWidget):
+    """The live panel: an overall bar, a lane per worker, counts, failures."""
+
+    _esm = _asset("widget.js", "export default { render({ el }) { el.textContent = %r; } };"
+                  % _BUNDLE_MISSING)
+    _css = _asset("widget.css", "")
+
+    title = t.Unicode("").tag(sync=True)
+    """The panel's title.
+
+    - Type: `str`
+    - Default: `""`
+    """
+
+    status = t.Enum(["running", "done", "failed", "cancelled"], "running").tag(sync=True)
+    """The run's overall status: `running`, `done`, `failed` or `cancelled`.
+
+    - Type: `str`
+    - Default: `"running"`
+    """
+
+    overall = t.Dict().tag(sync=True)
+    """Counts and timing of the whole run: `done`, `failed`, `timed_out`, `crashed`,
+    `cancelled`, `running`, `retrying`, `pending`, `total` (None while unknown),
+    `elapsed` (s), `rate` (items/s or None), `eta` (s or None), `unit`.
+
+    - Type: `dict`
+    - Default: `{}`
+    """
+
+    lanes = t.List(t.Dict()).tag(sync=True)
+    """One dict per visible lane (a worker, or a bar of its own): `key`, `name`, `state`,
+    `task`, `index`, `desc`, `n`, `total`, `unit`, `message`, `postfix`, `elapsed`, `done`.
+
+    - Type: `list[dict]`
+    - Default: `[]`
+    """
+
+    more_lanes = t.Int(0).tag(sync=True)
+    """How many lanes exist beyond those in `lanes` (capped to keep updates small).
+
+    - Type: `int`
+    - Default: `0`
+    """
+
+    failures = t.List(t.Dict()).tag(sync=True)
+    """The first failed items: `index`, `label`, `kind` (`error`, `timeout`, `crashed`),
+    `error`, `traceback`, `worker`, `attempts`.
+
+    - Type: `list[dict]`
+    - Default: `[]`
+    """
+
+    more_failures = t.Int(0).tag(sync=True)
+    """How many failures exist beyond those in `failures`.
+
+    - Type: `int`
+    - Default: `0`
+    """
+
+    def snapshot(self) -> dict:
+        """The panel's current state, in the shape the views share."""
+        return {name: getattr(self, name) for name in text.SNAPSHOT_KEYS}
+
+    def apply(self, snapshot: dict) -> None:
+        """Set every trait from `snapshot` in one message (unchanged traits are not sent)."""
+        with self.hold_sync():
+            for name in text.SNAPSHOT_KEYS:
+                setattr(self, name, snapshot[name])
+
+    def _repr_mimebundle_(self, **kwargs):
+        # The fallbacks show the current state: what a saved notebook shows without JS.
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        snapshot = self.snapshot()
+        data["text/plain"] = text.plain(snapshot)
+        data["text/html"] = text.html(snapshot)
+        return bundle
+
+    def __repr__(self) -> str:
+        return text.plain(self.snapshot())

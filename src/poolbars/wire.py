@@ -1,0 +1,72 @@
+"""The wire format between the pool and its workers.
+
+Each worker owns one end of a pipe to the parent. Messages are tuples; the first field
+names the kind:
+
+parent -> worker
+    (FUNCTION, fn_id, payload)     a function to run, pickled with dill (once per map)
+    (TASKS, fn_id, [(index, item), ...])
+                                   run these items in order, then answer RESULTS
+    (STOP,)                        leave the loop and exit
+worker -> parent
+    (READY, pid)                   started and connected to the channel
+    (RESULTS, [(index, ok, value), ...])
+                                   value: the result, or a `RemoteFailure` when not ok
+
+Items and results travel with the standard library's pickle (fast); only what it cannot
+pickle (lambdas, functions from a notebook) falls back to dill.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import sys
+from types import ModuleType
+
+import dill
+from dill._dill import _import_module
+
+FUNCTION, TASKS, STOP, READY, RESULTS = "function", "tasks", "stop", "ready", "results"
+NO_ITEM = -1.0  # in the shared "current item" slot: running nothing
+_PICKLE, _DILL = b"p", b"d"
+
+
+class _Pickler(dill.Pickler):
+    """dill, but modules go by reference.
+
+    Plain dill pickles a module that is not installed in site-packages (an editable
+    install, a helper module beside the notebook) *with its whole namespace*, which on
+    loading overwrites that module's state in the worker."""
+
+    dispatch = dill.Pickler.dispatch.copy()
+
+
+def _save_module(pickler, module: ModuleType) -> None:
+    if module.__name__ != "__main__" and sys.modules.get(module.__name__) is module:
+        pickler.save_reduce(_import_module, (module.__name__,), obj=module)
+    else:
+        dill._dill.save_module(pickler, module)
+
+
+_Pickler.dispatch[ModuleType] = _save_module
+
+
+def dill_dumps(obj) -> bytes:
+    buffer = io.BytesIO()
+    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL, recurse=True).dump(obj)
+    return buffer.getvalue()
+
+
+def dumps(obj) -> bytes:
+    """Pickle `obj` for the pipe: standard pickle when it can, dill when it must."""
+    try:
+        return _PICKLE + pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return _DILL + dill_dumps(obj)
+
+
+def loads(data: bytes):
+    if data[:1] == _PICKLE:
+        return pickle.loads(memoryview(data)[1:])
+    return dill.loads(memoryview(data)[1:])

@@ -1,0 +1,119 @@
+"""Worker-side reporting: coalescing, exact counts, the Bar API."""
+
+import itertools
+
+import pytest
+
+from poolbars import events as ev
+from poolbars.reporting import Bar, Reporter, Tracked
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def make_reporter(clock=None):
+    sent = []
+    reporter = Reporter(sent.append, source=3, clock=clock or FakeClock())
+    reporter.task = 17
+    return reporter, sent
+
+
+def bar_events(sent):
+    return [e for batch in sent for e in batch if e[0] == ev.BAR]
+
+
+def test_many_updates_become_few_sends_and_the_last_value_is_exact():
+    clock = FakeClock()
+    reporter, sent = make_reporter(clock)
+    bar = Bar(100_000, "work", reporter=reporter)
+    for _ in range(100_000):  # 100k updates over 2 s of fake time
+        clock.now += 0.00002
+        bar.update(1)
+    bar.close()
+    reporter.flush()
+    assert len(sent) <= 2 / reporter.interval + 3  # ~10 sends per second, at most
+    last = bar_events(sent)[-1]
+    assert last[5] == 100_000 and last[9] is True  # n, closed
+    assert last[1:4] == (3, bar.id, 17)  # source, bar id, task
+
+
+def test_the_first_update_is_sent_at_once_and_nothing_is_lost_at_the_end():
+    clock = FakeClock()
+    reporter, sent = make_reporter(clock)
+    clock.now = 10.0
+    bar = Bar(None, "open-ended", reporter=reporter)
+    assert len(sent) == 1 and bar_events(sent)[0][5] == 0 and bar_events(sent)[0][6] is None
+    bar.update(3)  # within the interval: held back
+    assert len(sent) == 1
+    reporter.flush()  # a task's end
+    assert bar_events(sent)[-1][5] == 3
+
+
+def test_postfix_description_and_messages_travel_as_plain_text():
+    reporter, sent = make_reporter()
+    with Bar(10, reporter=reporter) as bar:
+        bar.set_description("step two")
+        bar.set_postfix(loss=0.123456, name=object.__name__)
+        reporter.message("writing")
+    reporter.flush()
+    events = [e for batch in sent for e in batch]
+    last_bar = [e for e in events if e[0] == ev.BAR][-1]
+    assert last_bar[4] == "step two" and last_bar[8] == (("loss", "0.1235"), ("name", "object"))
+    assert (ev.MESSAGE, 3, 17, "writing") in events
+
+
+def test_track_counts_exactly_even_when_the_loop_breaks_inside_a_slice():
+    reporter, sent = make_reporter()
+    import poolbars.reporting as reporting
+
+    reporting.install(reporter)
+    try:
+        seen = []
+        for x in Tracked(itertools.count(), desc="endless"):
+            seen.append(x)
+            if x == 12_344:
+                break
+        items = list(Tracked(range(50_000)))
+    finally:
+        reporting.install(None)
+    reporter.flush()
+    finals = [e for e in bar_events(sent) if e[9]]
+    assert [e[5] for e in finals] == [12_345, 50_000]
+    assert finals[1][6] == 50_000  # total from len()
+    assert seen == list(range(12_345)) and items == list(range(50_000))
+
+
+def test_track_of_an_empty_iterable_closes_at_zero():
+    reporter, sent = make_reporter()
+    import poolbars.reporting as reporting
+
+    reporting.install(reporter)
+    try:
+        assert list(Tracked([])) == []
+    finally:
+        reporting.install(None)
+    reporter.flush()
+    assert bar_events(sent)[-1][5] == 0 and bar_events(sent)[-1][9] is True
+
+
+def test_a_broken_channel_warns_once_and_the_task_goes_on():
+    def broken(batch):
+        raise ConnectionRefusedError("panel is gone")
+
+    reporter = Reporter(broken, source=0, interval=0.0)
+    with pytest.warns(RuntimeWarning, match="could not be reported"):
+        bar = Bar(10, reporter=reporter)
+    for _ in range(10):
+        bar.update()  # no further warnings, no exceptions
+    bar.close()
+
+
+def test_bad_total_is_refused_with_a_clear_message():
+    reporter, _ = make_reporter()
+    with pytest.raises(TypeError, match="total must be a number"):
+        Bar("ten", reporter=reporter)

@@ -1,0 +1,122 @@
+"""PanelState.fold: every status of the vocabulary, and a bounded snapshot."""
+
+from poolbars import events as ev
+from poolbars.state import MAX_FAILURES, MAX_LANES, PanelState
+
+
+def fold_all(state, *events):
+    for event in events:
+        state.fold(event)
+    return state
+
+
+def test_a_run_from_start_to_done():
+    s = PanelState("Convert")
+    fold_all(s, (ev.WORKER, 0, "starting", None), (ev.WORKER, 1, "starting", None),
+             (ev.SEEN, 0, 4), (ev.WORKER, 0, "idle", 100), (ev.WORKER, 1, "idle", 101),
+             (ev.START, 0, 0, 1, "'a'", 10.0), (ev.START, 1, 1, 1, "'b'", 10.0))
+    snap = s.snapshot(now=11.0)
+    assert snap["overall"]["running"] == 2 and snap["overall"]["pending"] == 2
+    assert [lane["state"] for lane in snap["lanes"]] == ["busy", "busy"]
+    assert snap["lanes"][0]["task"] == "'a'" and snap["lanes"][0]["elapsed"] == 1.0
+    fold_all(s, (ev.DONE, 0, 1, 12.0), (ev.WORKER, 0, "idle", 100),
+             (ev.START, 0, 2, 2, "'c'", 12.0), (ev.DONE, 1, 1, 13.0), (ev.DONE, 0, 2, 14.0),
+             (ev.END, "done"))
+    snap = s.snapshot(now=15.0)
+    o = snap["overall"]
+    assert (o["done"], o["total"], o["running"], o["pending"]) == (4, 4, 0, 0)
+    assert snap["status"] == "done"
+    assert [lane["state"] for lane in snap["lanes"]] == ["exited", "exited"]
+    assert [lane["done"] for lane in snap["lanes"]] == [3, 1]
+
+
+def test_failures_of_each_kind_are_counted_and_listed():
+    s = PanelState()
+    fold_all(s, (ev.WORKER, 0, "idle", 1), (ev.SEEN, 0, 5), (ev.START, 0, 0, 3, "0", 1.0),
+             (ev.FAIL, 0, 1, "1", "error", "ValueError: bad", "Traceback…\nValueError: bad", 1, 2.0),
+             (ev.DONE, 0, 2, 2.0),
+             (ev.START, 0, 3, 1, "3", 2.0),
+             (ev.FAIL, 0, 3, "3", "timeout", "TaskTimeout: 1 s", "", 1, 3.0), (ev.DONE, 0, 0, 3.0),
+             (ev.START, 0, 4, 1, "4", 3.0),
+             (ev.FAIL, 0, 4, "4", "crashed", "WorkerCrashed: SIGKILL", "", 2, 4.0),
+             (ev.DONE, 0, 0, 4.0), (ev.WORKER, 0, "crashed", 1), (ev.END, "failed"))
+    o = s.snapshot(now=5.0)["overall"]
+    assert (o["done"], o["failed"], o["timed_out"], o["crashed"]) == (2, 1, 1, 1)
+    assert o["running"] == 0 and o["pending"] == 0
+    failures = s.snapshot()["failures"]
+    assert [f["kind"] for f in failures] == ["error", "timeout", "crashed"]
+    assert failures[0]["error"] == "ValueError: bad" and failures[0]["worker"] == "worker 0"
+    assert failures[2]["attempts"] == 2
+    assert s.snapshot()["status"] == "failed"
+
+
+def test_a_crash_puts_the_rest_of_the_chunk_back_to_pending():
+    s = PanelState()
+    fold_all(s, (ev.WORKER, 0, "idle", 1), (ev.SEEN, 0, 10), (ev.START, 0, 0, 10, "0", 1.0),
+             (ev.FAIL, 0, 4, "4", "crashed", "WorkerCrashed", "", 1, 2.0), (ev.DONE, 0, 0, 2.0))
+    o = s.snapshot()["overall"]
+    assert (o["crashed"], o["running"], o["pending"]) == (1, 0, 9)
+
+
+def test_retrying_and_cancelled_add_up():
+    s = PanelState()
+    fold_all(s, (ev.WORKER, 0, "idle", 1), (ev.WORKER, 1, "idle", 2), (ev.SEEN, 0, 6),
+             (ev.START, 0, 0, 1, "0", 1.0), (ev.START, 1, 1, 2, "1", 1.0),
+             (ev.RETRY, 0, 0, "0", "error", "E", 1, 2.0), (ev.DONE, 0, 0, 2.0))
+    assert s.snapshot()["overall"]["retrying"] == 1
+    fold_all(s, (ev.START, 0, 0, 1, "0", 2.0, 1))
+    assert s.snapshot()["overall"]["retrying"] == 0
+    fold_all(s, (ev.CANCEL, 3, [0, 1]), (ev.END, "cancelled"))
+    o = s.snapshot()["overall"]
+    assert (o["cancelled"], o["running"], o["pending"]) == (6, 0, 0)
+    assert s.snapshot()["status"] == "cancelled"
+
+
+def test_inner_bars_follow_the_task_of_their_worker():
+    s = PanelState()
+    fold_all(s, (ev.WORKER, 0, "idle", 1), (ev.SEEN, 0, 3), (ev.START, 0, 0, 3, "'x'", 1.0),
+             (ev.BAR, 0, 7, 0, "file x", 50, 200, "it", (("loss", "0.5"),), False, 1.5),
+             (ev.MESSAGE, 0, 0, "writing"))
+    lane = s.snapshot()["lanes"][0]
+    assert (lane["desc"], lane["n"], lane["total"], lane["message"]) == ("file x", 50, 200, "writing")
+    assert lane["postfix"] == [["loss", "0.5"]]
+    # the next item of the chunk reports: the lane moves on to it
+    fold_all(s, (ev.BAR, 0, 8, 1, "file y", 1, 200, "it", (), False, 2.0))
+    lane = s.snapshot()["lanes"][0]
+    assert (lane["index"], lane["desc"], lane["n"], lane["message"]) == (1, "file y", 1, "")
+    # a late update of the item before changes nothing on screen
+    fold_all(s, (ev.BAR, 0, 7, 0, "file x", 200, 200, "it", (), True, 2.1))
+    assert s.snapshot()["lanes"][0]["desc"] == "file y"
+    assert (s.bars_finished, s.bar_units) == (1, 200)
+
+
+def test_bars_outside_a_pool_get_lanes_of_their_own_and_lead_the_overall_bar():
+    s = PanelState()
+    fold_all(s, (ev.BAR, "main", 1, None, "outer", 3, 10, "files", (), False, 1.0),
+             (ev.BAR, "main", 2, None, "inner", 5, None, "it", (), False, 1.0))
+    snap = s.snapshot(now=2.0)
+    assert [lane["desc"] for lane in snap["lanes"]] == ["outer", "inner"]
+    assert snap["lanes"][1]["total"] is None
+    assert (snap["overall"]["done"], snap["overall"]["total"], snap["overall"]["unit"]) == (3, 10, "files")
+
+
+def test_snapshot_stays_bounded_whatever_the_size_of_the_run():
+    s = PanelState()
+    workers = MAX_LANES + 36
+    fold_all(s, (ev.SEEN, 0, 100_000))
+    for w in range(workers):
+        fold_all(s, (ev.WORKER, w, "idle", w), (ev.START, w, w * 1000, 1000, str(w), 1.0))
+    for i in range(500):
+        fold_all(s, (ev.FAIL, i % workers, (i % workers) * 1000 + i // workers, str(i), "error",
+                     "E: " + "x" * 5000, "T" * 50_000, 1, 2.0))
+    snap = s.snapshot()
+    assert len(snap["lanes"]) == MAX_LANES and snap["more_lanes"] == 36
+    assert len(snap["failures"]) == MAX_FAILURES and snap["more_failures"] == 500 - MAX_FAILURES
+    assert all(len(f["traceback"]) <= 1500 and len(f["error"]) <= 1000 for f in snap["failures"])
+    assert snap["overall"]["failed"] == 500
+
+
+def test_unknown_events_are_ignored():
+    s = PanelState()
+    s.fold(("from-the-future", 1, 2))
+    assert s.version == 0 and s.snapshot()["overall"]["done"] == 0
