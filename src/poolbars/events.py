@@ -24,7 +24,7 @@ parent (pool) -- lifecycle, one batch per dispatch/result:
                                                neither done nor failed go back to pending
     (CANCEL, count, workers)                   `count` items that never started, and the
                                                chunks running on `workers`, will never finish
-    (END, status)                              the run ended: done/failed/cancelled
+    (END, status, t)                           the run ended: done/failed/cancelled
 
 reporters (any process) -- task progress, coalesced:
     (BAR, source, bar_id, task, desc, n, total, unit, postfix, closed, t)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 
 from .channel import Channel
 from .events import END
@@ -54,7 +55,7 @@ class Session:
             if self in Session._open:
                 Session._open.remove(self)
         self.reporter.flush()
-        self.post([(END, status)])
+        self.post([(END, status, time.time())])
         self.collector.stop()
         self.view.close(self.state.snapshot())
         if self.channel is not None:

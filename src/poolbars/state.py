@@ -206,9 +206,9 @@ class PanelState:
                 count += chunk[1] - chunk[3]
         self.cancelled += count
 
-    def _end(self, status):
+    def _end(self, status, t=None):
         self.status = status
-        self.ended = time.time()
+        self.ended = t if t is not None else time.time()
         for lane in self.lanes.values():
             if lane.is_worker and lane.state in ("busy", "idle", "starting"):
                 lane.state = "exited"

@@ -19,11 +19,11 @@ LANE_STYLE = {"busy": "blue", "idle": "dim", "starting": "dim", "exited": "dim",
 class TerminalView:
     """A live multi-bar panel drawn with rich, redrawn only when a snapshot arrives."""
 
-    def __init__(self, title: str, stream=None):
+    def __init__(self, title: str, console=None):
         from rich.console import Console
         from rich.live import Live
 
-        self.console = Console(file=stream or sys.stderr)
+        self.console = console or Console(file=sys.stderr)
         self.live = Live(console=self.console, auto_refresh=False, transient=False,
                          redirect_stdout=False, redirect_stderr=False)
         self.live.start()

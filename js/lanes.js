@@ -1,0 +1,201 @@
+/**
+ * The lane rows: one per worker (or stand-alone bar), keyed by `lane.key` and
+ * updated in place. A row: state dot + name · task label + desc · inner bar ·
+ * `n/total unit` · time on the task · items done; a second line for the message
+ * and postfix pairs appears only when there is one.
+ * @module lanes
+ */
+
+import { h, reconcile, setAttr, setHidden, setText, setWidth } from "./dom.js";
+import { formatCount, formatDuration, formatFraction, formatPercent, fraction } from "./format.js";
+
+/** @typedef {import("./state.js").Lane} Lane */
+
+/**
+ * @typedef {object} LaneParts
+ * @property {HTMLElement} dot
+ * @property {HTMLElement} name
+ * @property {HTMLElement} task
+ * @property {HTMLElement} desc
+ * @property {HTMLElement} bar
+ * @property {HTMLElement} fill
+ * @property {HTMLElement} count
+ * @property {HTMLElement} time
+ * @property {HTMLElement} done
+ * @property {HTMLElement} info
+ * @property {HTMLElement} message
+ * @property {HTMLElement} postfix
+ */
+
+/** @typedef {import("./dom.js").Row<LaneParts>} LaneRow */
+
+/** States in which a lane is not working on anything: the row is greyed. */
+const RESTING = new Set(["idle", "exited", "pending", "starting"]);
+/** States of a lane whose bar shows a bad end. */
+const BAD = new Set(["failed", "timeout", "crashed"]);
+
+/**
+ * The colour family of a lane's bar: `run` · `done` · `fail` · `warn` · `cancel` · `idle`.
+ * @param {Lane} lane
+ * @returns {string}
+ */
+export function laneTone(lane) {
+  if (BAD.has(lane.state)) return "fail";
+  if (lane.state === "cancelled") return "cancel";
+  if (lane.state === "retrying" || lane.state === "stalled") return "warn";
+  if (lane.state === "done") return "done";
+  if (lane.total !== null && lane.total > 0 && lane.n >= lane.total) return "done";
+  if (RESTING.has(lane.state)) return "idle";
+  return "run";
+}
+
+/**
+ * Whether a lane has anything to count (a task, a total or progress); an idle
+ * worker shows no `0/?`.
+ * @param {Lane} lane
+ */
+function hasWork(lane) {
+  return lane.task !== null || lane.total !== null || lane.n > 0 || lane.desc !== "";
+}
+
+/**
+ * Builds and updates the lane rows inside one container.
+ */
+export class LaneList {
+  /** @param {Document} doc */
+  constructor(doc) {
+    this.doc = doc;
+    this.el = h(doc, "div", "pb-lanes");
+    this.el.setAttribute("role", "list");
+    /** @type {Map<string, LaneRow>} */
+    this.rows = new Map();
+  }
+
+  /**
+   * @param {Lane[]} lanes
+   * @param {number} drift seconds to add to the elapsed time of busy lanes
+   */
+  update(lanes, drift) {
+    reconcile(
+      this.el,
+      this.rows,
+      lanes,
+      (lane) => lane.key,
+      () => this.createRow(),
+      (row, lane) => updateRow(row, lane, drift),
+    );
+    setHidden(this.el, lanes.length === 0);
+  }
+
+  /** @returns {LaneRow} */
+  createRow() {
+    const doc = this.doc;
+    const dot = h(doc, "span", "pb-dot");
+    const name = h(doc, "span", "pb-lane-name-text");
+    const task = h(doc, "span", "pb-task");
+    const desc = h(doc, "span", "pb-desc");
+    const fill = h(doc, "div", "pb-fill");
+    const bar = h(doc, "div", "pb-bar", [fill]);
+    bar.setAttribute("role", "progressbar");
+    bar.setAttribute("aria-valuemin", "0");
+    const count = h(doc, "span", "pb-lane-count");
+    const time = h(doc, "span", "pb-lane-time");
+    const done = h(doc, "span", "pb-lane-done");
+    const message = h(doc, "span", "pb-message");
+    const postfix = h(doc, "span", "pb-postfix");
+    const info = h(doc, "div", "pb-lane-info", [message, postfix]);
+    const el = h(doc, "div", "pb-lane", [
+      h(doc, "span", "pb-lane-name", [dot, name]),
+      h(doc, "span", "pb-lane-task", [task, desc]),
+      bar,
+      count,
+      time,
+      done,
+      info,
+    ]);
+    el.setAttribute("role", "listitem");
+    return { el, dot, name, task, desc, bar, fill, count, time, done, info, message, postfix };
+  }
+}
+
+/**
+ * Write one lane into its row, touching only what changed.
+ * @param {LaneRow} row
+ * @param {Lane} lane
+ * @param {number} drift
+ */
+function updateRow(row, lane, drift) {
+  const tone = laneTone(lane);
+  const working = hasWork(lane);
+  setAttr(row.el, "data-state", lane.state || null);
+  setAttr(row.el, "data-tone", tone);
+  setAttr(row.dot, "title", lane.state || null);
+
+  setText(row.name, lane.name);
+  setAttr(row.name, "title", lane.name || null);
+
+  // No task: say what the worker is doing instead ("idle", "exited", ...).
+  setText(row.task, lane.task ?? lane.state);
+  setAttr(row.task, "data-empty", lane.task === null ? "" : null);
+  setAttr(row.task, "title", lane.task === null ? null : taskTitle(lane));
+  setText(row.desc, lane.desc);
+  setHidden(row.desc, lane.desc === "");
+  setAttr(row.desc, "title", lane.desc || null);
+
+  updateBar(row, lane, tone, working);
+
+  setText(row.count, working ? formatFraction(lane.n, lane.total, lane.unit) : "");
+  const busy = lane.task !== null && tone !== "done" && tone !== "fail" && tone !== "cancel";
+  setText(row.time, lane.task !== null ? formatDuration(lane.elapsed + (busy ? drift : 0)) : "");
+  setAttr(row.time, "title", lane.task !== null ? "time on this task" : null);
+  setText(row.done, lane.done > 0 ? `✓ ${formatCount(lane.done)}` : "");
+  setAttr(row.done, "title", lane.done > 0 ? `${lane.done} finished by ${lane.name || "this lane"}` : null);
+
+  setText(row.message, lane.message);
+  setHidden(row.message, lane.message === "");
+  updatePostfix(row.postfix, lane.postfix);
+  setHidden(row.info, lane.message === "" && lane.postfix.length === 0);
+}
+
+/**
+ * @param {LaneRow} row
+ * @param {Lane} lane
+ * @param {string} tone
+ * @param {boolean} working
+ */
+function updateBar(row, lane, tone, working) {
+  const frac = fraction(lane.n, lane.total);
+  const indeterminate = working && frac === null && tone !== "done";
+  setAttr(row.bar, "data-tone", tone);
+  setAttr(row.bar, "data-indeterminate", indeterminate ? "" : null);
+  setWidth(row.fill, frac ?? (tone === "done" || indeterminate ? 1 : 0));
+  setAttr(row.bar, "aria-label", `${lane.name || "lane"} progress`);
+  setAttr(row.bar, "aria-valuemax", lane.total === null ? null : String(lane.total));
+  setAttr(row.bar, "aria-valuenow", lane.total === null ? null : String(lane.n));
+  setAttr(row.bar, "title", frac === null ? null : formatPercent(lane.n, lane.total));
+}
+
+/**
+ * The tooltip of a task label: the full label, with the item's index.
+ * @param {Lane} lane
+ * @returns {string}
+ */
+function taskTitle(lane) {
+  const label = lane.task ?? "";
+  return lane.index === null || String(lane.index) === label ? `item ${label}` : `item #${lane.index}: ${label}`;
+}
+
+/**
+ * Postfix pairs as `key=value` chips, reusing the existing chip nodes.
+ * @param {HTMLElement} container
+ * @param {Array<[string, string]>} pairs
+ */
+function updatePostfix(container, pairs) {
+  const doc = container.ownerDocument;
+  while (container.children.length > pairs.length) container.lastElementChild?.remove();
+  while (container.children.length < pairs.length) container.appendChild(h(doc, "span", "pb-kv"));
+  pairs.forEach(([key, value], i) => {
+    setText(/** @type {HTMLElement} */ (container.children[i]), key === "" ? value : `${key}=${value}`);
+  });
+  setHidden(container, pairs.length === 0);
+}

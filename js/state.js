@@ -1,0 +1,248 @@
+/**
+ * The snapshot the widget renders (docs/snapshot.md), as JSDoc types, and the
+ * readers that turn whatever the model holds into well-typed values, so the DOM
+ * code never meets `undefined` or a number where it wants a string.
+ * @module state
+ */
+
+/** The synced traits of `ProgressPanel`, in the order the panel draws them. */
+export const TRAITS = /** @type {const} */ ([
+  "title",
+  "status",
+  "overall",
+  "lanes",
+  "more_lanes",
+  "failures",
+  "more_failures",
+]);
+
+/** @typedef {typeof TRAITS[number]} Trait */
+
+/**
+ * @typedef {object} Overall
+ * @property {number} done
+ * @property {number} failed
+ * @property {number} timed_out
+ * @property {number} crashed
+ * @property {number} cancelled
+ * @property {number} running
+ * @property {number} retrying
+ * @property {number | null} total null while the input's length is unknown
+ * @property {number | null} pending
+ * @property {number} elapsed seconds
+ * @property {number | null} rate items per second
+ * @property {number | null} eta seconds
+ * @property {string} unit
+ */
+
+/**
+ * @typedef {object} Lane
+ * @property {string} key stable id, keys the DOM row
+ * @property {string} name
+ * @property {string} state worker state, or the task status for a bare bar
+ * @property {string | null} task label of the current item
+ * @property {number | null} index
+ * @property {string} desc
+ * @property {number} n
+ * @property {number | null} total null: indeterminate
+ * @property {string} unit
+ * @property {string} message
+ * @property {Array<[string, string]>} postfix
+ * @property {number} elapsed seconds on the current task
+ * @property {number} done items this lane finished
+ */
+
+/**
+ * @typedef {object} Failure
+ * @property {number | null} index
+ * @property {string} label
+ * @property {string} kind `error` · `timeout` · `crashed`
+ * @property {string} error
+ * @property {string} traceback
+ * @property {string | null} worker
+ * @property {number} attempts
+ */
+
+/**
+ * @typedef {object} Snapshot
+ * @property {string} title
+ * @property {string} status `running` · `done` · `failed` · `cancelled`
+ * @property {Overall} overall
+ * @property {Lane[]} lanes
+ * @property {number} more_lanes
+ * @property {Failure[]} failures
+ * @property {number} more_failures
+ */
+
+/**
+ * Read every trait through `get` (the model's) and normalise it.
+ * @param {(name: Trait) => unknown} get
+ * @returns {Snapshot}
+ */
+export function readSnapshot(get) {
+  const s = /** @type {Snapshot} */ ({});
+  for (const name of TRAITS) withTrait(s, name, get(name));
+  return s;
+}
+
+/**
+ * Normalise one trait's raw value into `s` (in place) and return `s`.
+ * @param {Snapshot} s
+ * @param {Trait} name
+ * @param {unknown} raw
+ * @returns {Snapshot}
+ */
+export function withTrait(s, name, raw) {
+  switch (name) {
+    case "title": s.title = str(raw); break;
+    case "status": s.status = str(raw) || "running"; break;
+    case "overall": s.overall = readOverall(raw); break;
+    case "lanes": s.lanes = list(raw).map(readLane); break;
+    case "more_lanes": s.more_lanes = int(raw); break;
+    case "failures": s.failures = list(raw).map(readFailure); break;
+    case "more_failures": s.more_failures = int(raw); break;
+  }
+  return s;
+}
+
+/**
+ * @param {unknown} raw
+ * @returns {Overall}
+ */
+export function readOverall(raw) {
+  const o = obj(raw);
+  return {
+    done: int(o.done),
+    failed: int(o.failed),
+    timed_out: int(o.timed_out),
+    crashed: int(o.crashed),
+    cancelled: int(o.cancelled),
+    running: int(o.running),
+    retrying: int(o.retrying),
+    total: numOrNull(o.total),
+    pending: numOrNull(o.pending),
+    elapsed: num(o.elapsed),
+    rate: numOrNull(o.rate),
+    eta: numOrNull(o.eta),
+    unit: str(o.unit),
+  };
+}
+
+/**
+ * @param {unknown} raw
+ * @param {number} i position, the key of last resort
+ * @returns {Lane}
+ */
+export function readLane(raw, i) {
+  const o = obj(raw);
+  return {
+    key: o.key == null ? `#${i}` : String(o.key),
+    name: str(o.name),
+    state: str(o.state),
+    task: o.task == null ? null : String(o.task),
+    index: numOrNull(o.index),
+    desc: str(o.desc),
+    n: num(o.n),
+    total: numOrNull(o.total),
+    unit: str(o.unit),
+    message: str(o.message),
+    postfix: list(o.postfix).map(readPair),
+    elapsed: num(o.elapsed),
+    done: int(o.done),
+  };
+}
+
+/**
+ * @param {unknown} raw
+ * @returns {Failure}
+ */
+export function readFailure(raw) {
+  const o = obj(raw);
+  return {
+    index: numOrNull(o.index),
+    label: str(o.label),
+    kind: str(o.kind) || "error",
+    error: str(o.error),
+    traceback: str(o.traceback),
+    worker: o.worker == null ? null : String(o.worker),
+    attempts: int(o.attempts),
+  };
+}
+
+/**
+ * The count of the overall line: items that were processed, well or badly.
+ * Cancelled items are left out, so a cancelled run never reads "100%".
+ * @param {Overall} o
+ * @returns {number}
+ */
+export function processedCount(o) {
+  return o.done + failedCount(o);
+}
+
+/** Items that ended badly: failed, timed out or crashed.
+ * @param {Overall} o
+ * @returns {number}
+ */
+export function failedCount(o) {
+  return o.failed + o.timed_out + o.crashed;
+}
+
+/**
+ * A postfix entry: `[key, value]`; a bare value becomes `["", value]`.
+ * @param {unknown} raw
+ * @returns {[string, string]}
+ */
+function readPair(raw) {
+  if (Array.isArray(raw)) return [str(raw[0]), str(raw[1])];
+  return ["", str(raw)];
+}
+
+/**
+ * @param {unknown} x
+ * @returns {Record<string, unknown>}
+ */
+function obj(x) {
+  return x !== null && typeof x === "object" && !Array.isArray(x)
+    ? /** @type {Record<string, unknown>} */ (x)
+    : {};
+}
+
+/**
+ * @param {unknown} x
+ * @returns {unknown[]}
+ */
+function list(x) {
+  return Array.isArray(x) ? x : [];
+}
+
+/**
+ * @param {unknown} x
+ * @returns {string}
+ */
+function str(x) {
+  return x == null ? "" : String(x);
+}
+
+/**
+ * @param {unknown} x
+ * @returns {number}
+ */
+function num(x) {
+  return typeof x === "number" && Number.isFinite(x) ? x : 0;
+}
+
+/**
+ * @param {unknown} x
+ * @returns {number}
+ */
+function int(x) {
+  return Math.max(0, Math.round(num(x)));
+}
+
+/**
+ * @param {unknown} x
+ * @returns {number | null}
+ */
+function numOrNull(x) {
+  return typeof x === "number" && Number.isFinite(x) ? x : null;
+}

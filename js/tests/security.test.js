@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
+import { afterEach, describe, test } from "node:test";
+import { failure, lane, mount, overall, unmountAll } from "./helpers.js";
+
+afterEach(unmountAll);
+
+const HOSTILE = [
+  "<img src=x onerror=alert(1)>",
+  "</script><script>alert(1)</script>",
+  '"><svg onload=alert(1)>',
+  "&lt;b&gt;not bold&lt;/b&gt;",
+];
+
+/** Every user string of a snapshot set to `evil`. @param {string} evil */
+function hostileSnapshot(evil) {
+  return {
+    title: evil,
+    status: evil,
+    overall: overall({ unit: evil }),
+    lanes: [
+      lane(evil, {
+        name: evil,
+        state: evil,
+        task: evil,
+        desc: evil,
+        unit: evil,
+        message: evil,
+        postfix: [[evil, evil]],
+      }),
+      lane("idle", { name: evil, state: evil, task: null }),
+    ],
+    more_lanes: 0,
+    failures: [failure({ label: evil, kind: evil, error: evil, traceback: evil, worker: evil })],
+    more_failures: 0,
+  };
+}
+
+/** @param {Element} root */
+function assertNoInjectedElements(root) {
+  assert.equal(root.querySelectorAll("img, script, svg, b, iframe").length, 0, "user text created an element");
+  for (const node of root.querySelectorAll("*")) {
+    for (const attr of node.getAttributeNames()) assert.ok(!attr.startsWith("on"), `event handler attribute ${attr}`);
+  }
+}
+
+describe("user text is shown literally", () => {
+  for (const evil of HOSTILE) {
+    test(`on first render: ${evil}`, () => {
+      const { root } = mount(hostileSnapshot(evil));
+      assertNoInjectedElements(root);
+      const row = root.querySelector(".pb-lane");
+      for (const selector of [".pb-title", ".pb-status", ".pb-lane-name-text", ".pb-task", ".pb-desc", ".pb-message"]) {
+        assert.equal(row?.querySelector(selector)?.textContent ?? root.querySelector(selector)?.textContent, evil, selector);
+      }
+      assert.equal(root.querySelector(".pb-kv")?.textContent, `${evil}=${evil}`);
+      assert.equal(root.querySelector(".pb-failure-label")?.textContent, evil);
+      assert.equal(root.querySelector(".pb-failure-error")?.textContent, evil);
+      assert.equal(root.querySelector(".pb-kind")?.textContent, evil);
+      assert.equal(root.querySelector(".pb-traceback")?.textContent, evil);
+      assert.ok(root.querySelector(".pb-failure-meta")?.textContent?.includes(evil));
+      assert.equal(root.querySelector(".pb-title")?.getAttribute("title"), evil, "tooltips carry the text verbatim");
+      assert.ok(root.textContent?.includes(evil));
+    });
+
+    test(`on update: ${evil}`, () => {
+      const { root, model } = mount();
+      for (const [name, value] of Object.entries(hostileSnapshot(evil))) model.set(name, value);
+      assertNoInjectedElements(root);
+      assert.equal(root.querySelector(".pb-title")?.textContent, evil);
+      assert.equal(root.querySelector(".pb-traceback")?.textContent, evil);
+    });
+  }
+});
+
+test("no source module writes HTML", () => {
+  const dir = new URL("../", import.meta.url);
+  const sources = readdirSync(dir).filter((f) => f.endsWith(".js"));
+  assert.ok(sources.includes("widget.js") && sources.includes("panel.js"));
+  for (const file of sources) {
+    const code = readFileSync(new URL(file, dir), "utf8");
+    for (const sink of ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "createContextualFragment", "DOMParser"]) {
+      assert.ok(!code.includes(sink), `${file} uses ${sink}`);
+    }
+  }
+});

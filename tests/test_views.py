@@ -1,0 +1,91 @@
+"""The views: widget fallbacks, the log lines, the terminal panel, and the display choice."""
+
+import io
+
+import pytest
+
+from poolbars import display, text
+from poolbars.state import PanelState
+from poolbars.terminal import LogView, TerminalView
+from poolbars.widget import ProgressPanel
+from poolbars import events as ev
+
+
+def finished_run_snapshot():
+    s = PanelState("Convert")
+    for event in [(ev.WORKER, 0, "idle", 1), (ev.SEEN, 0, 3), (ev.START, 0, 0, 3, "'a.csv'", 1.0),
+                  (ev.BAR, 0, 1, 0, "file a", 120, 200, "rows", (("loss", "0.1"),), False, 1.5),
+                  (ev.MESSAGE, 0, 0, "writing <b>bold</b>"),
+                  (ev.FAIL, 0, 1, "'b.csv'", "error", "ValueError: <script>x</script>",
+                   "Traceback (most recent call last):\nValueError: <script>x</script>\n", 1, 2.0)]:
+        s.fold(event)
+    running = s.snapshot(now=3.0)
+    for event in [(ev.DONE, 0, 2, 4.0), (ev.END, "failed", 5.0)]:
+        s.fold(event)
+    return running, s.snapshot(now=5.0)
+
+
+def test_widget_fallbacks_show_the_current_state_never_a_frozen_zero():
+    _, final = finished_run_snapshot()
+    panel = ProgressPanel()
+    panel.apply(final)
+    bundle = panel._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    plain = data["text/plain"]
+    assert plain.startswith("Convert [failed] 3/3 100%")
+    assert "done 2 · failed 1" in plain and "ValueError" in plain
+    assert "object at 0x" not in plain and repr(panel) == plain
+    html = data["text/html"]
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "application/vnd.jupyter.widget-view+json" in data
+
+
+def test_every_synced_trait_is_documented_and_in_the_snapshot():
+    synced = set(ProgressPanel.class_trait_names(sync=True)) - set(ProgressPanel().keys) | set(text.SNAPSHOT_KEYS)
+    import inspect
+
+    source = inspect.getsource(ProgressPanel)
+    for name in text.SNAPSHOT_KEYS:
+        assert name in ProgressPanel.class_trait_names(sync=True)
+        block = source.split(f"\n    {name} = ", 1)[1]
+        assert block.split("\n", 1)[1].lstrip().startswith('"""'), f"trait {name} has no docstring"
+    assert synced
+
+
+def test_log_view_writes_few_plain_lines_and_a_final_summary():
+    running, final = finished_run_snapshot()
+    clock = iter([0.0, 1.0, 2.0, 7.0, 7.0, 8.0]).__next__
+    out = io.StringIO()
+    view = LogView("Convert", stream=out, interval=5.0, clock=clock)
+    view.update(running)  # t=1: the failure line only
+    view.update(running)  # t=2: nothing new
+    view.update(running)  # t=7: a progress line
+    view.close(final)
+    lines = out.getvalue().splitlines()
+    assert "\r" not in out.getvalue()
+    assert lines[0].startswith("✗ error: item 'b.csv' on worker 0: ValueError")
+    assert lines[1].startswith("Convert [running] 1/3")
+    assert lines[2].startswith("Convert [failed] 3/3 100%")
+    assert "Traceback (most recent call last):" in out.getvalue()
+    assert sum("✗ error" in line for line in lines) == 1  # each failure once
+
+
+def test_terminal_view_draws_lanes_and_leaves_the_final_frame_on_screen():
+    running, final = finished_run_snapshot()
+    from rich.console import Console
+
+    out = io.StringIO()
+    view = TerminalView("Convert", console=Console(file=out, force_terminal=True, width=120))
+    view.update(running)
+    view.close(final)
+    screen = out.getvalue()
+    assert "worker 0" in screen and "file a" in screen and "120/200 rows" in screen
+    assert "loss=0.1" in screen and "writing <b>bold</b>" in screen
+    assert "3/3 100%" in screen and "[failed]" in screen
+
+
+def test_display_choice():
+    assert display.resolve("log") == "log" and display.resolve(None) is None
+    assert display.resolve("auto") in ("terminal", "log")  # pytest is not a kernel
+    with pytest.raises(ValueError, match="display='html'"):
+        display.resolve("html")
