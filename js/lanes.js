@@ -49,13 +49,24 @@ export function laneTone(lane) {
   return "run";
 }
 
+/** States that go without saying when a lane has no task label (a bare bar at work). */
+const SILENT = new Set(["busy", "running"]);
+
 /**
- * Whether a lane has anything to count (a task, a total or progress); an idle
- * worker shows no `0/?`.
+ * Whether a lane is working on something: a task, or a bar of its own.
  * @param {Lane} lane
  */
-function hasWork(lane) {
+function isWorking(lane) {
   return lane.task !== null || lane.total !== null || lane.n > 0 || lane.desc !== "";
+}
+
+/**
+ * Whether a lane has a count to show: a total or some progress. A task that
+ * reports no inner progress gets a moving bar but no `0/?`.
+ * @param {Lane} lane
+ */
+function hasCount(lane) {
+  return lane.total !== null || lane.n > 0 || lane.desc !== "";
 }
 
 /**
@@ -126,7 +137,6 @@ export class LaneList {
  */
 function updateRow(row, lane, drift) {
   const tone = laneTone(lane);
-  const working = hasWork(lane);
   setAttr(row.el, "data-state", lane.state || null);
   setAttr(row.el, "data-tone", tone);
   setAttr(row.dot, "title", lane.state || null);
@@ -134,20 +144,24 @@ function updateRow(row, lane, drift) {
   setText(row.name, lane.name);
   setAttr(row.name, "title", lane.name || null);
 
-  // No task: say what the worker is doing instead ("idle", "exited", ...).
-  setText(row.task, lane.task ?? lane.state);
+  // No task label: say what the lane is doing instead ("idle", "exited", ...).
+  const taskText = lane.task ?? (SILENT.has(lane.state) ? "" : lane.state);
+  setText(row.task, taskText);
+  setHidden(row.task, taskText === "");
   setAttr(row.task, "data-empty", lane.task === null ? "" : null);
   setAttr(row.task, "title", lane.task === null ? null : taskTitle(lane));
   setText(row.desc, lane.desc);
   setHidden(row.desc, lane.desc === "");
   setAttr(row.desc, "title", lane.desc || null);
 
-  updateBar(row, lane, tone, working);
+  updateBar(row, lane, tone, isWorking(lane));
 
-  setText(row.count, working ? formatFraction(lane.n, lane.total, lane.unit) : "");
-  const busy = lane.task !== null && tone !== "done" && tone !== "fail" && tone !== "cancel";
-  setText(row.time, lane.task !== null ? formatDuration(lane.elapsed + (busy ? drift : 0)) : "");
-  setAttr(row.time, "title", lane.task !== null ? "time on this task" : null);
+  setText(row.count, hasCount(lane) ? formatFraction(lane.n, lane.total, lane.unit) : "");
+  // The snapshot sends 0 s for a lane that is not timing anything.
+  const timed = lane.task !== null || lane.elapsed > 0;
+  const ticking = timed && (tone === "run" || tone === "warn");
+  setText(row.time, timed ? formatDuration(lane.elapsed + (ticking ? drift : 0)) : "");
+  setAttr(row.time, "title", timed ? "time on this task" : null);
   setText(row.done, lane.done > 0 ? `✓ ${formatCount(lane.done)}` : "");
   setAttr(row.done, "title", lane.done > 0 ? `${lane.done} finished by ${lane.name || "this lane"}` : null);
 
@@ -165,10 +179,13 @@ function updateRow(row, lane, drift) {
  */
 function updateBar(row, lane, tone, working) {
   const frac = fraction(lane.n, lane.total);
-  const indeterminate = working && frac === null && tone !== "done";
+  const indeterminate = working && frac === null && (tone === "run" || tone === "warn");
   setAttr(row.bar, "data-tone", tone);
   setAttr(row.bar, "data-indeterminate", indeterminate ? "" : null);
-  setWidth(row.fill, frac ?? (tone === "done" || indeterminate ? 1 : 0));
+  // A lane with nothing to show keeps its grid cell but draws no empty track.
+  setAttr(row.bar, "data-empty", !working && frac === null ? "" : null);
+  // Unknown total: a moving lane is hatched full, a finished (or failed) one is full.
+  setWidth(row.fill, frac ?? (indeterminate || tone === "done" || tone === "fail" ? 1 : 0));
   setAttr(row.bar, "aria-label", `${lane.name || "lane"} progress`);
   setAttr(row.bar, "aria-valuemax", lane.total === null ? null : String(lane.total));
   setAttr(row.bar, "aria-valuenow", lane.total === null ? null : String(lane.n));

@@ -174,6 +174,24 @@ describe("lane states", () => {
     assert.equal(text(row, ".pb-lane-count"), "");
     assert.equal(text(row, ".pb-lane-time"), "");
     assert.equal(row?.querySelector(".pb-bar")?.hasAttribute("data-indeterminate"), false);
+    assert.ok(row?.querySelector(".pb-bar")?.hasAttribute("data-empty"), "no empty track for an idle lane");
+  });
+
+  test("a task without inner progress gets a moving bar, its clock, and no 0/?", () => {
+    const { root } = mount({ lanes: [lane("0", { n: 0, total: null, desc: "", elapsed: 12 })] });
+    const row = root.querySelector(".pb-lane");
+    assert.ok(row?.querySelector(".pb-bar")?.hasAttribute("data-indeterminate"));
+    assert.equal(text(row, ".pb-lane-count"), "");
+    assert.equal(text(row, ".pb-lane-time"), "0:12");
+  });
+
+  test("a bar of its own (no task label) shows its desc and time, not its state word", () => {
+    const { root } = mount({ lanes: [lane("main", { name: "main", state: "running", task: null, index: null, desc: "rows", n: 5, total: 10, elapsed: 3 })] });
+    const row = root.querySelector(".pb-lane");
+    assert.equal(/** @type {HTMLElement} */ (row?.querySelector(".pb-task")).hidden, true);
+    assert.equal(text(row, ".pb-desc"), "rows");
+    assert.equal(text(row, ".pb-lane-count"), "5/10 it");
+    assert.equal(text(row, ".pb-lane-time"), "0:03");
   });
 
   test("bar tone follows the lane: running, done, failed", () => {

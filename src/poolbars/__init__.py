@@ -1,11 +1,14 @@
 """poolbars: a parallel map with a live panel of what every worker is doing."""
 
+from .dispatch import Stats
 from .errors import Failure, TaskFailed, TaskTimeout, WorkerCrashed
 from .pool import Pool, map
 from .reporting import Bar, bar, message, track
+from .worker import Worker, worker_id, worker_state
 
-__all__ = ["Bar", "Failure", "Pool", "ProgressPanel", "TaskFailed", "TaskTimeout",
-           "WorkerCrashed", "bar", "map", "message", "track"]
+__all__ = ["Bar", "Failure", "Pool", "ProgressPanel", "Stats", "TaskFailed", "TaskTimeout",
+           "Worker", "WorkerCrashed", "bar", "map", "message", "track", "worker_id",
+           "worker_state"]
 __version__ = "0.1.0"
 
 

@@ -24,10 +24,11 @@ class Session:
     _open: list["Session"] = []  # sessions of this process, innermost last
     _open_lock = threading.Lock()
 
-    def __init__(self, title: str = "", display="auto", serve: bool = False, unit: str = "it"):
+    def __init__(self, title: str = "", display="auto", serve: bool = False, unit: str = "it",
+                 stale_after: float | None = None):
         self.channel = Channel() if serve else None
         self.queue: queue.Queue = self.channel.queue if self.channel else queue.Queue()
-        self.state = PanelState(title or "", unit=unit)
+        self.state = PanelState(title or "", unit=unit, stale_after=stale_after)
         self.view = open_view(display, title or "")
         self.reporter = Reporter(self.queue.put, source="main")
         self.collector = Collector(self.queue, self.state, self.view.update)

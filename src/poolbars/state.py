@@ -60,10 +60,11 @@ class Lane:
     started: float | None = None
     message: str = ""
     done: int = 0
+    updated: float | None = None  # when this lane last had news of its task
     bars: dict = field(default_factory=dict)
 
     def switch_task(self, index, label, t):
-        self.task, self.label, self.started = index, label, t
+        self.task, self.label, self.started, self.updated = index, label, t, t
         self.message = ""
         self.bars = {}
 
@@ -94,9 +95,10 @@ class FailureRow:
 class PanelState:
     """The state of one panel. Only the collector thread calls `fold`."""
 
-    def __init__(self, title: str = "", unit: str = "it"):
+    def __init__(self, title: str = "", unit: str = "it", stale_after: float | None = None):
         self.title = title
         self.unit = unit
+        self.stale_after = stale_after  # a running task with no news this long is stalled
         self.lock = threading.Lock()  # held by the collector while folding a batch
         self.status = "running"
         self.seen = 0
@@ -227,6 +229,7 @@ class PanelState:
             bar = lane.bars[bar_id] = BarState()
         bar.desc, bar.n, bar.total, bar.unit = desc, n, total, unit
         bar.postfix, bar.closed = postfix, closed
+        lane.updated = t
         if not lane.is_worker:  # a bar of its own: its lane shows its status
             lane.state = "done" if closed else "running"
 
@@ -236,6 +239,7 @@ class PanelState:
             lane = self._latest_bar_lane(source) or self._lane_for(source, None, task, None)
         if lane is not None:
             lane.message = clip(text)
+            lane.updated = time.time()
 
     def _lane_for(self, source, bar_id, task, t, create=True):
         """The lane that shows `task` of `source`, or None for a late event."""
@@ -325,7 +329,7 @@ class PanelState:
             "title": self.title,
             "status": self.status,
             "overall": overall,
-            "lanes": [self._lane_dict(lane, now) for lane in lanes[:MAX_LANES]],
+            "lanes": [self._lane_dict(lane, now, self.stale_after) for lane in lanes[:MAX_LANES]],
             "more_lanes": max(len(lanes) - MAX_LANES, 0),
             "failures": [f.to_dict() for f in self.failures],
             "more_failures": self.failure_count - len(self.failures),
@@ -338,8 +342,11 @@ class PanelState:
         return lanes[0].primary_bar()
 
     @staticmethod
-    def _lane_dict(lane: Lane, now: float) -> dict:
+    def _lane_dict(lane: Lane, now: float, stale_after: float | None) -> dict:
         bar = lane.primary_bar()
+        active = lane.task is not None or (not lane.is_worker and lane.state == "running")
+        stalled = bool(stale_after and active and lane.updated is not None
+                       and now - lane.updated > stale_after)
         started = lane.started
         timing = started is not None and (lane.task is not None or not lane.is_worker)
         return {
@@ -350,4 +357,5 @@ class PanelState:
             "message": lane.message, "postfix": [list(p) for p in bar.postfix] if bar else [],
             "elapsed": round(now - started, 3) if timing else 0.0,
             "done": lane.done,
+            "stalled": stalled,
         }

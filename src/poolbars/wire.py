@@ -4,14 +4,22 @@ Each worker owns one end of a pipe to the parent. Messages are tuples; the first
 names the kind:
 
 parent -> worker
-    (FUNCTION, fn_id, payload)     a function to run, pickled with dill (once per map)
-    (TASKS, fn_id, [(index, item), ...])
-                                   run these items in order, then answer RESULTS
-    (STOP,)                        leave the loop and exit
+    (FUNCTION, fn_id, payload)     a function (or Worker class) pickled with dill, once
+                                   per worker per map
+    (TASKS, fn_id, call, first, items)
+                                   run items (pool-wide indices first, first+1, …) in
+                                   order; `call` says how: fn(item), fn(*item) or
+                                   fn(*args, **kwargs); then answer RESULTS
+    (STOP,)                        tear down and exit
 worker -> parent
-    (READY, pid)                   started and connected to the channel
-    (RESULTS, [(index, ok, value), ...])
-                                   value: the result, or a `RemoteFailure` when not ok
+    (READY, pid)                   started, initializer done, connected to the channel
+    (INIT_FAILED, failure)         the initializer raised; the worker exits
+    (RESULTS, values, failures)    one value per item (None where it failed), and
+                                   [(offset, RemoteFailure), ...]
+
+Beside the pipe, each worker writes into a shared array of doubles, at 2*slot, the index
+of the item it is running (NO_ITEM between chunks) and, at 2*slot+1 when the pool has a
+timeout, the time it started that item.
 
 Items and results travel with the standard library's pickle (fast); only what it cannot
 pickle (lambdas, functions from a notebook) falls back to dill.
@@ -27,7 +35,9 @@ from types import ModuleType
 import dill
 from dill._dill import _import_module
 
-FUNCTION, TASKS, STOP, READY, RESULTS = "function", "tasks", "stop", "ready", "results"
+FUNCTION, TASKS, STOP = "function", "tasks", "stop"
+READY, INIT_FAILED, RESULTS = "ready", "init-failed", "results"
+CALL_ITEM, CALL_STAR, CALL_ARGS = 0, 1, 2  # fn(item), fn(*item), fn(*args, **kwargs)
 NO_ITEM = -1.0  # in the shared "current item" slot: running nothing
 _PICKLE, _DILL = b"p", b"d"
 

@@ -1,18 +1,53 @@
 """The loop inside each worker process: run chunks from the pipe, report through the
-channel, answer with results (see `wire.py` for the messages)."""
+channel, answer with results (see `wire.py` for the messages). Also what task code can
+ask of its worker: `worker_id()`, `worker_state()`, and the `Worker` class form."""
 
 from __future__ import annotations
 
 import os
 import pickle
 import signal
+import time
 
 import dill
 
 from . import reporting
 from .channel import connect
 from .errors import RemoteFailure
-from .wire import FUNCTION, NO_ITEM, READY, RESULTS, STOP, TASKS, dumps, loads
+from .wire import (CALL_ITEM, CALL_STAR, FUNCTION, INIT_FAILED, NO_ITEM, READY,
+                   RESULTS, STOP, TASKS, dumps, loads)
+
+_worker_id: int | None = None
+_worker_state: dict = {}
+
+
+def worker_id() -> int | None:
+    """The number (0, 1, …) of the pool worker running this task; None outside a pool."""
+    return _worker_id
+
+
+def worker_state() -> dict:
+    """A dict that lives as long as this worker process, across its tasks: the place for
+    a model, a connection, a cache. (In the main process: a dict of its own.)"""
+    return _worker_state
+
+
+class Worker:
+    """The class form, for expensive setup once per worker (load a model once per GPU).
+
+    Subclass it and pass the class where a function goes: `pool.map(MyWorker, items)`.
+    Each worker process makes one instance, calls `setup(**worker_args)` once, then
+    `process(item)` per item, and `teardown()` when the pool closes."""
+
+    def setup(self, **worker_args) -> None:
+        """Prepare this worker (called once, with this worker's `worker_args`)."""
+
+    def process(self, item):
+        """Handle one item and return its result."""
+        raise TypeError(f"{type(self).__name__} must define process(self, item)")
+
+    def teardown(self) -> None:
+        """Release what `setup` took (called when the pool closes the worker)."""
 
 
 def queue_sink(address, authkey):
@@ -25,54 +60,82 @@ def queue_sink(address, authkey):
     return send
 
 
-def main(slot: int, conn, address, authkey: bytes, current, initializer=None,
-         initargs=()) -> None:
+def main(slot: int, conn, address, authkey: bytes, current, timed: bool, initializer=None,
+         initargs=(), worker_args=None) -> None:
     """Run tasks from `conn` until told to stop (the target of every worker process)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    global _worker_id
+    # Ctrl-C reaches the whole process group; the parent decides, and stops us
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker_id = slot
     reporter = reporting.Reporter(queue_sink(address, authkey), source=slot)
     reporting.install(reporter)
+    worker_args = dict(worker_args or {})
     if initializer is not None:
-        initializer(*initargs)
+        try:
+            initializer(*initargs, **worker_args)
+        except Exception as exc:
+            conn.send_bytes(dumps((INIT_FAILED, RemoteFailure.from_exception(exc, skip=1))))
+            return
     conn.send_bytes(dumps((READY, os.getpid())))
     functions: dict = {}
+    instances: list[Worker] = []
     while True:
         message = loads(conn.recv_bytes())
         kind = message[0]
         if kind == TASKS:
-            conn.send_bytes(_run(functions[message[1]], message[2], message[3], reporter,
-                                 current, slot))
+            _, fn_id, call, first, items = message
+            conn.send_bytes(_run(functions[fn_id], call, first, items, reporter, current,
+                                 slot, timed))
         elif kind == FUNCTION:
-            functions[message[1]] = _load_function(message[2])
+            functions[message[1]] = _load(message[2], worker_args, instances)
         elif kind == STOP:
             break
+    for instance in instances:
+        instance.teardown()
     reporter.flush()
 
 
-def _load_function(payload: bytes):
-    """The function to run, or one that explains why it could not be loaded here."""
+def _load(payload: bytes, worker_args: dict, instances: list):
+    """The callable to run: a function, or `process` of a set-up Worker instance; if that
+    fails, a callable that explains why for every item."""
     try:
-        return dill.loads(payload)
+        target = dill.loads(payload)
+        if isinstance(target, type) and issubclass(target, Worker):
+            instance = target()
+            instance.setup(**worker_args)
+            instances.append(instance)
+            return instance.process
+        return target
     except Exception as exc:
+        stage = "set up" if "target" in locals() else "loaded"
         reason = f"{type(exc).__name__}: {exc}"
 
-        def unloadable(item):
-            raise RuntimeError(f"the function could not be loaded in the worker ({reason}); "
-                               "make sure what it uses can be imported in a new process")
-        return unloadable
+        def unusable(*args, **kwargs):
+            raise RuntimeError(f"the task could not be {stage} in the worker ({reason})")
+        return unusable
 
 
-def _run(fn, first: int, items: list, reporter, current, slot: int) -> bytes:
+def _run(fn, call: int, first: int, items: list, reporter, current, slot: int,
+         timed: bool) -> bytes:
     values, failures = [], []
+    at = 2 * slot
     for index, item in enumerate(items, first):
-        current[slot] = index  # so the parent can name the item if this process dies
+        current[at] = index  # so the parent can name the item if this process dies
+        if timed:
+            current[at + 1] = time.time()
         reporter.task = index
         try:
-            values.append(fn(item))
+            if call == CALL_ITEM:
+                values.append(fn(item))
+            elif call == CALL_STAR:
+                values.append(fn(*item))
+            else:
+                values.append(fn(*item[0], **item[1]))
         except Exception as exc:
             values.append(None)
             failures.append((index - first, RemoteFailure.from_exception(exc, skip=1)))
     reporter.task = None
-    current[slot] = NO_ITEM
+    current[at] = NO_ITEM
     reporter.flush()  # the last state of every bar reaches the panel before the result
     try:
         return dumps((RESULTS, values, failures))
@@ -95,3 +158,4 @@ def _picklable(values: list, failures: list):
             values[offset] = None
             failed[offset] = failure
     return values, sorted(failed.items())
+

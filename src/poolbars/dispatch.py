@@ -1,0 +1,660 @@
+"""The dispatcher: one thread in the parent that owns the worker processes.
+
+It reads each job's input lazily, cuts it into chunks, sends one chunk at a time to each
+idle worker, and waits on every pipe, every process sentinel and its own wake-up pipe at
+once. So it always knows which worker runs what; a worker that dies is seen at once (its
+sentinel), a task past its timeout is seen at its deadline (the wait's timeout), and
+requests from other threads (a new job, a cancel, stop) wake it through the pipe.
+
+Each worker writes the index (and, with a timeout, the start time) of the item it runs
+into a shared array, so a crash or a timeout is pinned on the right item even inside a
+chunk; the other items of that chunk go back in line.
+
+Shared objects and who writes them:
+- `Job.outcomes`: the dispatcher puts (position, values, failures, worker) per settled
+  chunk and finally END; the caller (map/imap/…) takes them.
+- `Job.consumed`: written by the caller only (items taken), read here for backpressure.
+- `Stats`: written here only; `Pool.stats` copies it.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import math
+import os
+import queue
+import signal
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from multiprocess.connection import wait
+
+from . import events as ev
+from . import wire, worker
+from .errors import Failure, RemoteFailure, short_repr
+from .wire import NO_ITEM
+
+CHUNK_SECONDS = 0.05  # target work per chunk once items prove quick
+MAX_GROWTH = 4  # a chunk is at most this many times the last one
+STOP_GRACE = 1.0  # seconds a worker gets to exit after STOP before it is killed
+END = "end"  # the last outcome of a job
+ERROR = "error"  # an outcome (ERROR, exception): the caller raises it
+
+
+@dataclass
+class Stats:
+    """Counts of a pool's items. done + failed + timed_out + crashed + cancelled == total
+    once the pool is closed (`retried` counts extra attempts, not items)."""
+
+    total: int = 0
+    done: int = 0
+    failed: int = 0
+    timed_out: int = 0
+    crashed: int = 0
+    retried: int = 0
+    cancelled: int = 0
+    elapsed: float = 0.0
+
+
+@dataclass
+class Chunk:
+    """A contiguous run of one job's items, sent to one worker as a whole."""
+
+    job: "Job"
+    position: int  # where items[0] stands in the job's input
+    first: int  # the pool-wide index of items[0] (what the panel knows it by)
+    items: list
+    attempt: int = 1
+    started: float = 0.0
+
+    def one(self, offset: int, attempt: int | None = None) -> "Chunk":
+        """Item `offset` as a chunk of its own."""
+        return Chunk(self.job, self.position + offset, self.first + offset,
+                     [self.items[offset]], self.attempt if attempt is None else attempt)
+
+
+class Job:
+    """One call of map/imap/starmap/submit: its input, its outcomes, its progress."""
+
+    def __init__(self, fn_id: int, call: int, iterable: Iterable, length: int | None,
+                 max_in_flight: int | None, future: Future | None = None):
+        self.fn_id = fn_id
+        self.call = call
+        self.length = length  # len() of the input, when it has one (a hint)
+        self.max_in_flight = max_in_flight
+        self.future = future
+        self.outcomes: queue.SimpleQueue = queue.SimpleQueue()
+        self.consumed = 0  # items whose outcome the caller has used (caller writes)
+        self.read = 0  # items read from the input
+        self.counted = 0  # items of this job counted in the pool's total
+        self.read_all = False
+        self.cancelled = False
+        self.ended = False
+        self.throttled = False  # the dispatcher waits for the caller to take results
+        self.unsettled = 0  # items read and not yet settled
+        self.timing: tuple[int, float] | None = None  # (items, seconds) of the last chunk
+        self.requeued: collections.deque[Chunk] = collections.deque()
+        self._input = iterable
+        self._it = None
+
+    def waiting(self) -> bool:
+        """True while this job has items to hand out (now or after reading more)."""
+        return not self.cancelled and (bool(self.requeued) or not self.read_all)
+
+
+@dataclass
+class Slot:
+    """The dispatcher's view of one worker process."""
+
+    number: int
+    process: object
+    conn: object
+    pid: int | None = None
+    ready: bool = False
+    chunk: Chunk | None = None
+    functions: set = field(default_factory=set)
+    items_done: int = 0
+    retiring: bool = False  # asked to stop (max_tasks_per_child); replace it when it exits
+    failed_starts: int = 0  # deaths in a row before READY: a worker that cannot start
+
+    @property
+    def busy(self) -> bool:
+        return self.chunk is not None
+
+
+class Dispatcher:
+    """Runs jobs on worker processes from a thread of its own (see the module doc)."""
+
+    def __init__(self, pool):
+        self.pool = pool
+        self.ctx = pool._ctx
+        self.functions: dict[int, bytes] = {}
+        self.stats = Stats()
+        self.failures: list[Failure] = []
+        self.init_failure: RemoteFailure | None = None
+        self.ready_at: float | None = None
+        self.jobs: collections.deque[Job] = collections.deque()
+        self.slots: list[Slot] = []
+        self.requests: queue.SimpleQueue = queue.SimpleQueue()
+        self.error: BaseException | None = None
+        self._next_index = 0
+        self._current = self.ctx.RawArray("d", [NO_ITEM] * (2 * pool.processes))
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        self._stop_status: str | None = None
+        self._thread = threading.Thread(target=self._main, name="poolbars-dispatcher",
+                                        daemon=True)
+
+    # -- called from other threads -------------------------------------------------------
+
+    def start(self) -> None:
+        self.slots = [self._spawn(n) for n in range(self.pool.processes)]
+        self._thread.start()
+
+    def add_function(self, fn_id: int, payload: bytes) -> None:
+        self.functions[fn_id] = payload
+
+    def submit(self, job: Job) -> None:
+        self.requests.put(("job", job))
+        self.wake()
+
+    def cancel(self, job: Job) -> None:
+        self.requests.put(("cancel", job))
+        self.wake()
+
+    def wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"!")
+        except (BlockingIOError, OSError):
+            pass  # the pipe is full: a wake-up is already pending
+
+    def stop(self, status: str) -> None:
+        """Finish: on "cancelled" kill every worker at once, else let idle ones exit.
+        Everything not settled is counted as cancelled. Returns once all have exited."""
+        self.requests.put(("stop", status))
+        self.wake()
+        self._thread.join()
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    # -- the thread ------------------------------------------------------------------------
+
+    def _main(self) -> None:
+        try:
+            while self._stop_status is None:
+                self._take_requests()
+                if self._stop_status is not None:
+                    break
+                self._feed()
+                self._wait(self._next_deadline())
+                self._check_timeouts()
+                self._check_exits()
+        except BaseException as exc:  # keep it for the callers, then stop everything
+            self.error = exc
+            self._stop_status = "failed"
+        finally:
+            self._shutdown(self._stop_status or "failed")
+
+    def _take_requests(self) -> None:
+        while True:
+            try:
+                kind, arg = self.requests.get_nowait()
+            except queue.Empty:
+                return
+            if kind == "job":
+                self._start_job(arg)
+            elif kind == "cancel":
+                self._cancel_job(arg)
+            elif kind == "stop":
+                self._stop_status = arg
+
+    def _start_job(self, job: Job) -> None:
+        self.jobs.append(job)
+        if job.length is not None:  # a sized input: all of it counts as seen from now
+            self._count(job, job.length)
+        try:
+            job._it = iter(job._input)
+        except Exception as exc:
+            self._end_input(job, exc)
+
+    def _count(self, job: Job, target: int) -> None:
+        """Make `target` items of `job` count in the pool's total."""
+        self.stats.total += target - job.counted
+        job.counted = target
+        self._post((ev.SEEN, 0, self.stats.total))
+
+    # -- feeding -------------------------------------------------------------------------
+
+    def _feed(self) -> None:
+        for slot in self.slots:
+            if not slot.ready or slot.busy or slot.retiring:
+                continue
+            chunk = self._next_chunk()
+            if chunk is None:
+                return
+            self._send(slot, chunk)
+
+    def _next_chunk(self) -> Chunk | None:
+        for job in list(self.jobs):
+            if job.cancelled or (job.future is not None and job.future.cancelled()):
+                continue
+            if job.requeued:
+                return job.requeued.popleft()
+            if job.read_all:
+                continue
+            size = self._chunk_size(job)
+            job.throttled = size == 0
+            if job.throttled:
+                continue  # backpressure: the caller has not taken enough results
+            chunk = self._read(job, size)
+            if chunk is not None:
+                return chunk
+        return None
+
+    def _chunk_size(self, job: Job) -> int:
+        pool = self.pool
+        if pool.chunksize is not None:
+            size = pool.chunksize
+        elif job.timing is None:
+            size = 1
+        else:
+            count, seconds = job.timing
+            size = count * MAX_GROWTH if seconds <= 0 else int(count * CHUNK_SECONDS / seconds)
+            size = max(min(size, count * MAX_GROWTH), 1)
+            if job.length is not None and job.length > job.read:  # leave work for all at the end
+                size = min(size, math.ceil((job.length - job.read) / (2 * pool.processes)))
+        limit = job.max_in_flight
+        if limit is None:
+            limit = max(4 * pool.processes * size, 64)
+        room = limit - (job.read - job.consumed)
+        return max(min(size, room), 0)
+
+    def _read(self, job: Job, size: int) -> Chunk | None:
+        try:
+            items = list(itertools.islice(job._it, size))
+        except Exception as exc:  # the input itself raised: the caller gets the error
+            self._end_input(job, exc)
+            return None
+        chunk = Chunk(job, job.read, self._next_index, items)
+        self._next_index += len(items)
+        job.read += len(items)
+        job.unsettled += len(items)
+        job.read_all = len(items) < size
+        if job.read > job.counted:  # no length given, or more items than it said
+            if job.length is None and not job.read_all:
+                self.stats.total += job.read - job.counted
+                job.counted = job.read
+                self._post((ev.SEEN, len(items), None))
+            else:
+                self._count(job, job.read)
+        elif job.read_all and job.read < job.counted:  # fewer items than len() said
+            self._count(job, job.read)
+        if job.read_all:
+            self._maybe_end(job)
+        return chunk if items else None
+
+    def _send(self, slot: Slot, chunk: Chunk) -> None:
+        job = chunk.job
+        try:
+            data = wire.dumps((wire.TASKS, job.fn_id, job.call, chunk.first, chunk.items))
+        except Exception as exc:
+            if len(chunk.items) > 1:  # find the culprit: send the items one by one
+                self._requeue(chunk, range(len(chunk.items)))
+            else:
+                remote = RemoteFailure.from_exception(exc)
+                remote.message = (f"item {chunk.position} cannot be sent to a worker "
+                                  f"({remote.message}); map over plain data (paths, numbers, "
+                                  "…) instead")
+                self._settle_failure(chunk, 0, "error", remote, None, retry=False)
+            return
+        if job.fn_id not in slot.functions:
+            slot.conn.send_bytes(wire.dumps((wire.FUNCTION, job.fn_id,
+                                             self.functions[job.fn_id])))
+            slot.functions.add(job.fn_id)
+        chunk.started = time.time()
+        slot.chunk = chunk
+        self._post((ev.START, slot.number, chunk.first, len(chunk.items),
+                    short_repr(chunk.items[0]), chunk.started, int(chunk.attempt > 1)))
+        slot.conn.send_bytes(data)
+
+    # -- waiting and what wakes us ---------------------------------------------------------
+
+    def _next_deadline(self) -> float | None:
+        timeout = self.pool.timeout
+        if timeout is None:
+            return None
+        deadlines = [self._item_started(slot) + timeout for slot in self.slots if slot.busy]
+        return max(min(deadlines) - time.time(), 0.005) if deadlines else None
+
+    def _item_started(self, slot: Slot) -> float:
+        started = self._current[2 * slot.number + 1]
+        return max(started, slot.chunk.started)
+
+    def _wait(self, timeout: float | None) -> None:
+        watched = {self._wake_r: None}
+        for slot in self.slots:
+            watched[slot.conn] = slot
+            watched[slot.process.sentinel] = slot
+        for ready in wait(list(watched), timeout):
+            slot = watched[ready]
+            if slot is None:
+                os.read(self._wake_r, 4096)
+            elif ready is slot.conn:
+                try:
+                    data = slot.conn.recv_bytes()
+                except (EOFError, OSError):
+                    continue  # its sentinel tells the rest
+                self._on_message(slot, data)
+
+    def _on_message(self, slot: Slot, data: bytes) -> None:
+        try:
+            message = wire.loads(data)
+        except Exception as exc:  # e.g. a result type that cannot be rebuilt here
+            remote = RemoteFailure.from_exception(exc)
+            remote.message = ("the result could not be unpickled in the parent "
+                              f"({remote.message}); return plain data from the task")
+            count = len(slot.chunk.items) if slot.chunk else 0
+            message = (wire.RESULTS, [None] * count, [(i, remote) for i in range(count)])
+        kind = message[0]
+        if kind == wire.READY:
+            slot.ready, slot.pid = True, message[1]
+            self._post((ev.WORKER, slot.number, "idle", slot.pid))
+            if self.ready_at is None and all(s.ready for s in self.slots):
+                self.ready_at = time.time()
+        elif kind == wire.INIT_FAILED:
+            self.init_failure = message[1]
+        elif kind == wire.RESULTS:
+            self._on_results(slot, message[1], message[2])
+
+    def _on_results(self, slot: Slot, values: list, remote_failures: list) -> None:
+        chunk, slot.chunk = slot.chunk, None
+        job = chunk.job
+        now = time.time()
+        job.timing = (len(values), now - chunk.started)
+        slot.items_done += len(values)
+        failures = []
+        for offset, remote in remote_failures:
+            failure = self._failure_or_retry(chunk, offset, "error", remote, slot.number)
+            if failure is not None:
+                failures.append((offset, failure))
+            else:
+                values[offset] = _RETRIED
+        ok = len(values) - len(remote_failures)
+        self.stats.done += ok
+        self._post((ev.DONE, slot.number, ok, now), (ev.WORKER, slot.number, "idle", slot.pid))
+        self._deliver(chunk, values, failures, slot.number)
+        limit = self.pool.max_tasks_per_child
+        if limit is not None and slot.items_done >= limit:
+            slot.retiring = True
+            slot.conn.send_bytes(wire.dumps((wire.STOP,)))
+
+    def _check_timeouts(self) -> None:
+        timeout = self.pool.timeout
+        if timeout is None:
+            return
+        now = time.time()
+        for slot in list(self.slots):
+            if slot.busy and now - self._item_started(slot) > timeout:
+                _kill(slot.process)
+                slot.process.join()
+                self._lost(slot, "timeout", f"ran past the timeout of {timeout:g} s; "
+                           "its worker was stopped and replaced")
+
+    def _check_exits(self) -> None:
+        for slot in list(self.slots):
+            if slot.process.exitcode is None:
+                continue
+            while slot.busy and _readable(slot.conn):  # results sent just before the exit
+                self._on_message(slot, slot.conn.recv_bytes())
+            if slot.busy:
+                code = slot.process.exitcode
+                hint = (" (SIGKILL is most often the out-of-memory killer)"
+                        if code == -signal.SIGKILL else "")
+                self._lost(slot, "crashed", f"{_describe_exit(code)} while running it{hint}")
+            elif slot.retiring:
+                self._replace(slot, "exited")
+            elif not slot.ready and (self.init_failure is not None or slot.failed_starts >= 2):
+                self._retire_for_good(slot)
+            else:
+                self._replace(slot, "crashed", failed_starts=0 if slot.ready else
+                              slot.failed_starts + 1)
+
+    def _lost(self, slot: Slot, kind: str, how: str) -> None:
+        """The worker in `slot` is gone mid-chunk: settle the item it was running as
+        `kind`, put the rest of the chunk back in line, start a new worker."""
+        chunk, slot.chunk = slot.chunk, None
+        running = int(self._current[2 * slot.number])
+        offset = running - chunk.first
+        if not 0 <= offset < len(chunk.items):
+            offset = 0
+        exc_type = "TaskTimeout" if kind == "timeout" else "WorkerCrashed"
+        text = f"worker {slot.number} (pid {slot.pid}) {how}"
+        remote = RemoteFailure(exc_type, text, f"{exc_type}: {text}\n")
+        self._post((ev.DONE, slot.number, 0, time.time()))  # close its chunk on the panel
+        self._settle_failure(chunk, offset, kind, remote, slot.number)
+        self._requeue(chunk, [i for i in range(len(chunk.items)) if i != offset])
+        self._replace(slot, "crashed")
+
+    # -- settling ----------------------------------------------------------------------
+
+    def _failure_or_retry(self, chunk: Chunk, offset: int, kind: str, remote: RemoteFailure,
+                          worker_number) -> Failure | None:
+        """The Failure to report for this item, or None if it goes back for another try."""
+        job = chunk.job
+        index = chunk.first + offset
+        label = short_repr(chunk.items[offset])
+        if chunk.attempt <= self.pool.retries and not job.cancelled:
+            self.stats.retried += 1
+            job.requeued.append(chunk.one(offset, attempt=chunk.attempt + 1))
+            self._post((ev.RETRY, worker_number, index, label, kind,
+                        f"{remote.exc_type}: {remote.message}", chunk.attempt, time.time()))
+            return None
+        failure = Failure(index=chunk.position + offset, item=label, kind=kind,
+                          exc_type=remote.exc_type, message=remote.message,
+                          traceback=remote.traceback, worker=worker_number,
+                          attempts=chunk.attempt, remote=remote)
+        counter = {"timeout": "timed_out", "crashed": "crashed"}.get(kind, "failed")
+        setattr(self.stats, counter, getattr(self.stats, counter) + 1)
+        self.failures.append(failure)
+        self._post((ev.FAIL, worker_number, index, label, kind, failure.error,
+                    failure.traceback, failure.attempts, time.time()))
+        return failure
+
+    def _settle_failure(self, chunk: Chunk, offset: int, kind: str, remote: RemoteFailure,
+                        worker_number, retry: bool = True) -> None:
+        """Settle one item of `chunk` as failed (or put it back for another try)."""
+        one = chunk.one(offset, attempt=None if retry else self.pool.retries + 1)
+        failure = self._failure_or_retry(one, 0, kind, remote, worker_number)
+        if failure is not None:
+            self._deliver(one, [None], [(0, failure)], worker_number)
+
+    def _requeue(self, chunk: Chunk, offsets) -> None:
+        """Put items of `chunk` back in line, each as a chunk of its own, same attempt."""
+        chunk.job.requeued.extend(chunk.one(offset) for offset in offsets)
+
+    def _deliver(self, chunk: Chunk, values: list, failures: list, worker_number) -> None:
+        """Hand settled items to the job's caller; items that went back for another try
+        are left out, so a delivery is always a contiguous run of the input."""
+        if any(v is _RETRIED for v in values):
+            start = None
+            for offset, value in enumerate([*values, _RETRIED]):
+                if value is not _RETRIED:
+                    start = offset if start is None else start
+                elif start is not None:
+                    part = Chunk(chunk.job, chunk.position + start, chunk.first + start,
+                                 chunk.items[start:offset])
+                    self._deliver(part, values[start:offset],
+                                  [(o - start, f) for o, f in failures if start <= o < offset],
+                                  worker_number)
+                    start = None
+            return
+        job = chunk.job
+        job.unsettled -= len(values)
+        if job.future is not None:
+            _settle_future(job.future, values[0], failures)
+        else:
+            job.outcomes.put((chunk.position, values, failures, worker_number))
+        self._maybe_end(job)
+
+    def _maybe_end(self, job: Job) -> None:
+        if job.read_all and job.unsettled == 0 and not job.requeued and not job.ended:
+            job.ended = True
+            job.outcomes.put(END)
+            if job in self.jobs:
+                self.jobs.remove(job)
+
+    # -- cancelling and stopping ---------------------------------------------------------
+
+    def _cancel_job(self, job: Job, error: BaseException | None = None) -> None:
+        """Stop a job: nothing more is read or started, its running chunks are killed,
+        and every item of it not settled counts as cancelled. `error`, if given, is
+        what its caller raises."""
+        if job.ended:
+            return
+        job.cancelled = True
+        killed_slots, running = [], 0
+        for slot in list(self.slots):
+            if slot.busy and slot.chunk.job is job:
+                running += len(slot.chunk.items)
+                killed_slots.append(slot.number)
+                slot.chunk = None
+                _kill(slot.process)
+                slot.process.join()
+                self._replace(slot, "exited")
+        never_read = max(job.counted - job.read, 0)
+        count = job.unsettled + never_read
+        self.stats.cancelled += count
+        self._post((ev.CANCEL, count - running, killed_slots))
+        job.unsettled = 0
+        job.requeued.clear()
+        job.read_all = True
+        if error is not None:
+            job.outcomes.put((ERROR, error))
+        if job.future is not None and not job.future.done():
+            if error is not None:
+                job.future.set_exception(error)
+            else:
+                job.future.cancel()
+        self._maybe_end(job)
+
+    def _end_input(self, job: Job, exc: Exception) -> None:
+        """The input iterable raised: nothing more is read from it, and the caller gets
+        the error (what was read still runs, unless the caller cancels)."""
+        job.outcomes.put((ERROR, exc))
+        job.read_all = True
+        if job.read < job.counted:
+            self._count(job, job.read)
+        self._maybe_end(job)
+
+    def _shutdown(self, status: str) -> None:
+        for job in list(self.jobs):
+            self._cancel_job(job)
+        terminate = status == "cancelled" or self.error is not None
+        for slot in self.slots:
+            if terminate or slot.busy or slot.process.exitcode is not None:
+                _kill(slot.process)
+            else:
+                try:
+                    slot.conn.send_bytes(wire.dumps((wire.STOP,)))
+                except OSError:
+                    _kill(slot.process)
+        deadline = time.monotonic() + STOP_GRACE
+        for slot in self.slots:
+            slot.process.join(max(deadline - time.monotonic(), 0))
+            if slot.process.exitcode is None:
+                _kill(slot.process)
+                slot.process.join()
+            slot.conn.close()
+            self._post((ev.WORKER, slot.number, "exited", None))
+        self.slots = []
+
+    # -- workers ---------------------------------------------------------------------------
+
+    def _spawn(self, number: int) -> Slot:
+        pool = self.pool
+        channel = pool._session.channel
+        parent_end, child_end = self.ctx.Pipe(duplex=True)
+        worker_args = pool.worker_args[number] if pool.worker_args else None
+        process = self.ctx.Process(
+            target=worker.main, name=f"poolbars-worker-{number}", daemon=True,
+            args=(number, child_end, channel.address, channel.authkey, self._current,
+                  pool.timeout is not None, pool.initializer, pool.initargs, worker_args))
+        self._post((ev.WORKER, number, "starting", None))
+        process.start()
+        child_end.close()
+        return Slot(number, process, parent_end)
+
+    def _replace(self, slot: Slot, state: str, failed_starts: int = 0) -> None:
+        """Close `slot`'s worker for good and start a fresh one in its place."""
+        _kill(slot.process)
+        slot.process.join()
+        slot.conn.close()
+        self._post((ev.WORKER, slot.number, state, slot.pid))
+        fresh = self._spawn(slot.number)
+        fresh.failed_starts = failed_starts
+        self.slots[self.slots.index(slot)] = fresh
+
+    def _retire_for_good(self, slot: Slot) -> None:
+        """A worker that could not start (its initializer failed) is not replaced; with
+        none left, every waiting item fails with that reason."""
+        slot.process.join()
+        slot.conn.close()
+        self._post((ev.WORKER, slot.number, "crashed", slot.pid))
+        self.slots.remove(slot)
+        if not self.slots:
+            self._fail_everything(self.init_failure or RemoteFailure(
+                "WorkerCrashed", "every worker exited during start-up", ""))
+
+    def _fail_everything(self, remote: RemoteFailure) -> None:
+        error = RuntimeError(f"no worker could start: {remote.exc_type}: {remote.message}\n"
+                             f"{remote.traceback}")
+        for job in list(self.jobs):
+            self._cancel_job(job, error)
+
+    def _post(self, *events: tuple) -> None:
+        self.pool._session.post(list(events))
+
+
+_RETRIED = object()  # in a chunk's values: this item went back for another attempt
+
+
+def _settle_future(future: Future, value, failures: list) -> None:
+    if future.cancelled():
+        return
+    if failures:
+        future.set_exception(failures[0][1].to_exception())
+    else:
+        future.set_result(value)
+
+
+def _readable(conn) -> bool:
+    try:
+        return conn.poll()
+    except (EOFError, OSError):
+        return False
+
+
+def _kill(process) -> None:
+    try:
+        process.kill()
+    except (OSError, AttributeError, ValueError):
+        pass
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "stopped answering"
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
