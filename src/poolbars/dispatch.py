@@ -413,7 +413,11 @@ class Dispatcher:
             if slot.process.exitcode is None:
                 continue
             while slot.busy and _readable(slot.conn):  # results sent just before the exit
-                self._on_message(slot, slot.conn.recv_bytes())
+                try:
+                    data = slot.conn.recv_bytes()
+                except (EOFError, OSError):
+                    break
+                self._on_message(slot, data)
             if slot.busy:
                 code = slot.process.exitcode
                 hint = (" (SIGKILL is most often the out-of-memory killer)"
@@ -555,8 +559,12 @@ class Dispatcher:
         self._maybe_end(job)
 
     def _shutdown(self, status: str) -> None:
+        error = None
+        if self.error is not None:
+            error = RuntimeError(f"the pool's dispatcher failed: {self.error!r}")
+            error.__cause__ = self.error
         for job in list(self.jobs):
-            self._cancel_job(job)
+            self._cancel_job(job, error)
         terminate = status == "cancelled" or self.error is not None
         for slot in self.slots:
             if terminate or slot.busy or slot.process.exitcode is not None:
