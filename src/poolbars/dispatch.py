@@ -618,8 +618,12 @@ class Dispatcher:
         self._post((ev.WORKER, slot.number, "crashed", slot.pid))
         self.slots.remove(slot)
         if not self.slots:
+            code = slot.process.exitcode
             self._fail_everything(self.init_failure or RemoteFailure(
-                "WorkerCrashed", "every worker exited during start-up", ""))
+                "WorkerCrashed",
+                f"every worker {_describe_exit(code)} during start-up. In a script, start "
+                "the pool under `if __name__ == \"__main__\":` (workers import the main "
+                "module), and check the workers' stderr", ""))
 
     def _fail_everything(self, remote: RemoteFailure) -> None:
         error = RuntimeError(f"no worker could start: {remote.exc_type}: {remote.message}\n"

@@ -335,11 +335,9 @@ class Pool:
         if not callable(fn):
             raise TypeError(f"{fn!r} is not callable: pass the function to run on each item "
                             "first, then the iterable (pool.map(fn, items))")
-        try:
-            iter(iterable)
-        except TypeError:
+        if not (isinstance(iterable, Iterable) or hasattr(type(iterable), "__getitem__")):
             raise TypeError(f"{type(iterable).__name__!r} object is not iterable: pass the "
-                            "items to map over as a list, range, generator, …") from None
+                            "items to map over as a list, range, generator, …")
 
     def _register(self, fn) -> int:
         for fn_id, known in self._functions.items():
