@@ -42,7 +42,7 @@ const BAD = new Set(["failed", "timeout", "crashed"]);
 export function laneTone(lane) {
   if (BAD.has(lane.state)) return "fail";
   if (lane.state === "cancelled") return "cancel";
-  if (lane.state === "retrying" || lane.state === "stalled") return "warn";
+  if (lane.stalled || lane.state === "retrying" || lane.state === "stalled") return "warn";
   if (lane.state === "done") return "done";
   if (lane.total !== null && lane.total > 0 && lane.n >= lane.total) return "done";
   if (RESTING.has(lane.state)) return "idle";
@@ -160,8 +160,10 @@ function updateRow(row, lane, drift) {
   // The snapshot sends 0 s for a lane that is not timing anything.
   const timed = lane.task !== null || lane.elapsed > 0;
   const ticking = timed && (tone === "run" || tone === "warn");
-  setText(row.time, timed ? formatDuration(lane.elapsed + (ticking ? drift : 0)) : "");
-  setAttr(row.time, "title", timed ? "time on this task" : null);
+  const clock = timed ? formatDuration(lane.elapsed + (ticking ? drift : 0)) : "";
+  setText(row.time, lane.stalled ? `stalled ${clock}` : clock);
+  setAttr(row.time, "title", lane.stalled ? "no news of this task for a while" :
+    timed ? "time on this task" : null);
   setText(row.done, lane.done > 0 ? `✓ ${formatCount(lane.done)}` : "");
   setAttr(row.done, "title", lane.done > 0 ? `${lane.done} finished by ${lane.name || "this lane"}` : null);
 

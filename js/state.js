@@ -50,6 +50,7 @@ export const TRAITS = /** @type {const} */ ([
  * @property {Array<[string, string]>} postfix
  * @property {number} elapsed seconds on the current task
  * @property {number} done items this lane finished
+ * @property {boolean} stalled no news of its task for `stale_after` seconds
  */
 
 /**
@@ -149,6 +150,7 @@ export function readLane(raw, i) {
     postfix: list(o.postfix).map(readPair),
     elapsed: num(o.elapsed),
     done: int(o.done),
+    stalled: o.stalled === true,
   };
 }
 

@@ -194,6 +194,13 @@ describe("lane states", () => {
     assert.equal(text(row, ".pb-lane-time"), "0:03");
   });
 
+  test("a stalled task is marked amber and says so beside its clock", () => {
+    const { root } = mount({ lanes: [lane("0", { stalled: true, elapsed: 75 })] });
+    const row = root.querySelector(".pb-lane");
+    assert.equal(row?.getAttribute("data-tone"), "warn");
+    assert.equal(text(row, ".pb-lane-time"), "stalled 1:15");
+  });
+
   test("bar tone follows the lane: running, done, failed", () => {
     const { root } = mount({
       lanes: [lane("r"), lane("d", { n: 40 }), lane("x", { state: "crashed" }), lane("s", { state: "stalled" })],
