@@ -181,7 +181,8 @@ export class Panel {
     setHidden(this.rate, rate === "");
     setText(this.elapsed, `${formatDuration(o.elapsed + drift)} elapsed`);
     const showEta = running && o.eta !== null;
-    setText(this.eta, showEta ? `ETA ${formatDuration(Math.max(0, (o.eta ?? 0) - drift))}` : "");
+    // an estimate of time left rounds up: "0:00" would claim the run is over
+    setText(this.eta, showEta ? `ETA ${formatDuration(Math.ceil(Math.max(0, (o.eta ?? 0) - drift)))}` : "");
     setHidden(this.eta, !showEta);
   }
 

@@ -362,7 +362,7 @@ class Dispatcher:
             remote.message = ("the result could not be unpickled in the parent "
                               f"({remote.message}); return plain data from the task")
             count = len(slot.chunk.items) if slot.chunk else 0
-            message = (wire.RESULTS, [None] * count, [(i, remote) for i in range(count)])
+            message = (wire.RESULTS, [None] * count, [(i, remote) for i in range(count)], [])
         kind = message[0]
         if kind == wire.READY:
             slot.ready, slot.pid = True, message[1]
@@ -372,9 +372,11 @@ class Dispatcher:
         elif kind == wire.INIT_FAILED:
             self.init_failure = message[1]
         elif kind == wire.RESULTS:
-            self._on_results(slot, message[1], message[2])
+            self._on_results(slot, *message[1:])
 
-    def _on_results(self, slot: Slot, values: list, remote_failures: list) -> None:
+    def _on_results(self, slot: Slot, values: list, remote_failures: list, events: list):
+        if events:
+            self._post(*events)
         chunk, slot.chunk = slot.chunk, None
         job = chunk.job
         now = time.time()

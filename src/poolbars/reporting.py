@@ -59,19 +59,25 @@ class Reporter:
         if self.clock() - self._last_send >= self.interval:
             self.flush()
 
-    def flush(self) -> None:
-        """Send everything pending now, as one batch."""
+    def take(self) -> list:
+        """The pending events, now, without sending them (the worker loop hands a task's
+        last events to the parent with its result instead)."""
         with self._lock:
             if not self._bars and not self._messages:
-                return
+                return []
             bars, self._bars = self._bars, {}
             messages, self._messages = self._messages, {}
-            self._last_send = self.clock()
         now = time.time()
         batch = [bar.event(self.source, now) for bar in bars.values()]
         batch += [(ev.MESSAGE, self.source, task, text) for task, text in messages.items()]
-        if self._broken:
+        return batch
+
+    def flush(self) -> None:
+        """Send everything pending now, as one batch."""
+        batch = self.take()
+        if not batch or self._broken:
             return
+        self._last_send = self.clock()
         try:
             self.sink(batch)
             self.sends += 1

@@ -4,6 +4,7 @@ lines of the log view. Pure functions of a snapshot (see docs/snapshot.md)."""
 from __future__ import annotations
 
 import html as _html
+import math
 
 SNAPSHOT_KEYS = ("title", "status", "overall", "lanes", "more_lanes", "failures",
                  "more_failures")
@@ -66,7 +67,7 @@ def overall_line(snapshot: dict) -> str:
     parts = [f"{done}/{number(total)} {percent(done, total)}", rate(o.get("rate"), unit),
              f"{duration(o.get('elapsed'))} elapsed"]
     if snapshot.get("status") == "running" and o.get("eta") is not None:
-        parts.append(f"ETA {duration(o['eta'])}")
+        parts.append(f"ETA {duration(math.ceil(o['eta']))}")  # rounds up, never "0:00" early
     title = snapshot.get("title") or "poolbars"
     return f"{title} [{snapshot.get('status', 'running')}] " + " · ".join(parts)
 

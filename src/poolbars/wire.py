@@ -14,8 +14,10 @@ parent -> worker
 worker -> parent
     (READY, pid)                   started, initializer done, connected to the channel
     (INIT_FAILED, failure)         the initializer raised; the worker exits
-    (RESULTS, values, failures)    one value per item (None where it failed), and
-                                   [(offset, RemoteFailure), ...]
+    (RESULTS, values, failures, events)
+                                   one value per item (None where it failed),
+                                   [(offset, RemoteFailure), ...], and the reporter's
+                                   pending events (the chunk's last bar states)
 
 Beside the pipe, each worker writes into a shared array of doubles, at 2*slot, the index
 of the item it is running (NO_ITEM between chunks) and, at 2*slot+1 when the pool has a

@@ -136,11 +136,13 @@ def _run(fn, call: int, first: int, items: list, reporter, current, slot: int,
             failures.append((index - first, RemoteFailure.from_exception(exc, skip=1)))
     reporter.task = None
     current[at] = NO_ITEM
-    reporter.flush()  # the last state of every bar reaches the panel before the result
+    # the last state of the chunk's bars travels with its results: it reaches the panel
+    # before the parent counts the items done, and costs no extra message
+    events = reporter.take()
     try:
-        return dumps((RESULTS, values, failures))
+        return dumps((RESULTS, values, failures, events))
     except Exception:
-        return dumps((RESULTS, *_picklable(values, failures)))
+        return dumps((RESULTS, *_picklable(values, failures), events))
 
 
 def _picklable(values: list, failures: list):
