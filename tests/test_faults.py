@@ -372,3 +372,17 @@ def test_no_leak_after_many_pools():
     assert threading.active_count() == threads
     assert len(os.listdir("/proc/self/fd")) == fds
     assert children() == procs
+
+
+def slow_once(x, stamp_dir):
+    marker = os.path.join(stamp_dir, f"slow-{x}")
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        time.sleep(30)
+    return x
+
+
+def test_a_timed_out_item_is_retried_when_retries_allow(tmp_path):
+    with pb.Pool(1, display=None, timeout=0.5, retries=1) as pool:
+        assert pool.map(lambda x: slow_once(x, str(tmp_path)), [4]) == [4]
+    assert pool.stats.retried == 1 and pool.stats.timed_out == 0

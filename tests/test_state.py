@@ -120,3 +120,13 @@ def test_unknown_events_are_ignored():
     s = PanelState()
     s.fold(("from-the-future", 1, 2))
     assert s.version == 0 and s.snapshot()["overall"]["done"] == 0
+
+
+def test_a_task_with_no_news_for_stale_after_seconds_is_stalled():
+    s = PanelState(stale_after=5.0)
+    fold_all(s, (ev.WORKER, 0, "idle", 1), (ev.WORKER, 1, "idle", 2), (ev.SEEN, 0, 2),
+             (ev.START, 0, 0, 1, "0", 100.0), (ev.START, 1, 1, 1, "1", 100.0),
+             (ev.BAR, 1, 9, 1, "d", 3, 10, "it", (), False, 104.0))
+    lanes = s.snapshot(now=106.0)["lanes"]
+    assert [lane["stalled"] for lane in lanes] == [True, False]
+    assert PanelState().snapshot(now=1e9)["lanes"] == []  # no stale_after: never stalled
