@@ -117,3 +117,19 @@ def test_bad_total_is_refused_with_a_clear_message():
     reporter, _ = make_reporter()
     with pytest.raises(TypeError, match="total must be a number"):
         Bar("ten", reporter=reporter)
+
+
+def test_track_of_a_list_counts_exactly_when_the_loop_breaks_inside_a_slice():
+    reporter, sent = make_reporter()
+    import poolbars.reporting as reporting
+
+    reporting.install(reporter)
+    try:
+        for x in Tracked(list(range(100_000))):
+            if x == 54_320:
+                break
+    finally:
+        reporting.install(None)
+    reporter.flush()
+    final = [e for e in bar_events(sent) if e[9]][-1]
+    assert final[5] == 54_321 and final[6] == 100_000

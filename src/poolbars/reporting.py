@@ -15,6 +15,7 @@ The hot path is the user's loop, so:
 from __future__ import annotations
 
 import itertools
+import operator
 import threading
 import time
 import warnings
@@ -197,38 +198,56 @@ class Tracked:
 
 
 def _slices(it, bar: Bar):
-    """Yield `it` in slices of adaptive size; count what each slice handed out.
+    """Yield `it` in slices of adaptive size and count what the consumer took.
 
-    Each slice is `compress(islice(it, k), count(1))`: compress pulls one selector per
-    item it passes, so the counter knows exactly how many items the consumer took, even
-    when the loop breaks in the middle of a slice. No Python code runs per item.
+    No Python code runs per item: `chain` hands the items of each `islice` through at C
+    speed, and this generator runs only between slices. Counting stays exact even when
+    the loop breaks inside a slice: iterators whose `__length_hint__` is exact (range,
+    list, tuple, dict, set, str, bytes) are counted by what they have left; any other
+    iterator goes through `compress(…, count(1))`, whose counter advances once per item
+    handed out (~10x the cost of the first way, still a fraction of tqdm's).
     """
+    exact = type(it) in _EXACT_HINT
+    left = operator.length_hint(it) if exact else 0
     islice, compress, count = itertools.islice, itertools.compress, itertools.count
     clock = time.perf_counter
     reporter = bar._reporter
-    k = 1
+    base, k = bar.n, 1
     counter = None
     try:
         while True:
-            counter = count(1)
             started = clock()
-            yield compress(islice(it, k), counter)
-            taken = next(counter) - 1
-            counter = None
-            bar.n += taken
-            if taken < k:
-                return  # the iterable is exhausted
+            if exact:
+                yield islice(it, k)
+                remaining = operator.length_hint(it)
+                bar.n = base + left - remaining
+                if remaining == 0:
+                    return
+            else:
+                counter = count(1)
+                yield compress(islice(it, k), counter)
+                taken = next(counter) - 1
+                counter = None
+                bar.n += taken
+                if taken < k:
+                    return  # the iterable is exhausted
             spent = clock() - started
             # aim for one clock read per CHECK_INTERVAL; grow or shrink by at most 4x
             k = max(1, min(k * 4, int(k * CHECK_INTERVAL / spent) if spent > 0 else k * 4,
                            _MAX_SLICE))
             reporter.post(bar)
     finally:
-        if counter is not None:  # the consumer stopped inside a slice
+        if exact:  # also right when the consumer stopped inside a slice
+            bar.n = base + left - operator.length_hint(it)
+        elif counter is not None:
             bar.n += next(counter) - 1
         bar.close()
 
 
+# iterator types whose __length_hint__ is exactly the number of items left
+_EXACT_HINT = frozenset(type(iter(x)) for x in (
+    range(0), range(1 << 64), [], reversed([]), (), {}, {}.values(), {}.items(), set(),
+    frozenset(), "", "\u20ac", b"", bytearray()))
 _MAX_SLICE = 1 << 20
 
 

@@ -1,0 +1,455 @@
+"""The benchmark suite: poolbars against the bare pools and the peers, on this machine.
+
+    python bench/run.py            # full sizes, median of 5, writes bench/RESULTS.md
+    python bench/run.py --quick    # tiny sizes, 1 repeat: a smoke test of the harness
+
+Runs of one workload are interleaved (contender A, B, C, A, B, C, …) so that a noisy
+moment hurts all alike; each line gives the median, min–max and the ratio to the
+workload's baseline. Peers (tqdm, mpire, parallelbar) come from `pip install -e
+".[bench]"`; a missing one is reported and skipped. Nothing here asserts a timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import itertools
+import json
+import multiprocessing
+import os
+import platform
+import resource
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+import multiprocess
+
+import poolbars as pb
+from poolbars import events as ev
+from poolbars.collector import Collector
+from poolbars.session import Session
+from poolbars.state import PanelState
+
+HERE = Path(__file__).resolve().parent
+PROCESSES = 2
+
+
+# -- task functions (module level: every pool can pickle them) -----------------------------
+
+def square(x):
+    return x * x
+
+
+def sleep_50ms(x):
+    time.sleep(0.05)
+    return x
+
+
+def spin(kind: str, n: int) -> int:
+    """W2: a trivial loop of n iterations, with the progress reporting `kind`."""
+    if kind == "bare":
+        for _ in range(n):
+            pass
+    elif kind == "pb.track":
+        for _ in pb.track(range(n), desc="spin"):
+            pass
+    elif kind == "pb.bar.update(1)":
+        with pb.bar(n, desc="spin") as bar:
+            update = bar.update
+            for _ in range(n):
+                update(1)
+    elif kind == "tqdm iterator":
+        from tqdm import tqdm
+        with open(os.devnull, "w") as sink:
+            for _ in tqdm(range(n), file=sink, mininterval=0.1):
+                pass
+    elif kind == "tqdm.update(1)":
+        from tqdm import tqdm
+        with open(os.devnull, "w") as sink, tqdm(total=n, file=sink) as bar:
+            update = bar.update
+            for _ in range(n):
+                update(1)
+    return n
+
+
+# -- measuring -------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def quiet():
+    """Keep peers' progress bars and our log view off the benchmark's own output."""
+    with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink), \
+            contextlib.redirect_stdout(io.StringIO()):
+        yield
+
+
+def interleave(contenders: dict, repeat: int) -> dict:
+    """{name: [seconds, …]}, or {name: "skipped (…)"}: each contender returns seconds."""
+    times: dict = {name: [] for name in contenders}
+    for _ in range(repeat):
+        for name, run in contenders.items():
+            if isinstance(times[name], str):
+                continue
+            try:
+                with quiet():
+                    times[name].append(run())
+            except ImportError as exc:  # a peer that is not installed
+                times[name] = f"skipped ({exc})"
+    return times
+
+
+def table(title: str, times: dict, baseline: str, note: str = "") -> list[str]:
+    base = statistics.median(times[baseline])
+    lines = [f"### {title}", "", *([note, ""] if note else []),
+             "| contender | median | min – max | ratio |", "|---|---|---|---|"]
+    for name, runs in times.items():
+        if isinstance(runs, str):
+            lines.append(f"| {name} | {runs} | | |")
+            continue
+        med = statistics.median(runs)
+        lines.append(f"| {name} | {_secs(med)} | {_secs(min(runs))} – {_secs(max(runs))} "
+                     f"| {med / base:.2f}× |")
+    return lines + [""]
+
+
+def _secs(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 10 else f"{seconds:.2f} s"
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+# -- W1: x*x over many ints -----------------------------------------------------------------
+
+def w1(n: int, repeat: int) -> list[str]:
+    items = range(n)
+
+    def stdlib():
+        with multiprocessing.Pool(PROCESSES) as pool:
+            pool.map(square, range(10))
+            return timed(lambda: pool.map(square, items))
+
+    def mp_dill():
+        with multiprocess.Pool(PROCESSES) as pool:
+            pool.map(square, range(10))
+            return timed(lambda: pool.map(square, items))
+
+    def poolbars_log():
+        with pb.Pool(PROCESSES, display="log") as pool:
+            pool.map(square, range(10))
+            return timed(lambda: pool.map(square, items))
+
+    def parallelbar():
+        from parallelbar import progress_map
+        return timed(lambda: progress_map(square, items, n_cpu=PROCESSES)) - _pool_start()
+
+    def mpire():
+        from mpire import WorkerPool
+        with WorkerPool(PROCESSES) as pool:
+            pool.map(square, range(10))
+            return timed(lambda: pool.map(square, items, progress_bar=True))
+
+    contenders = {"multiprocessing.Pool.map (stdlib)": stdlib,
+                  "multiprocess.Pool.map": mp_dill,
+                  "poolbars Pool.map, log view": poolbars_log,
+                  "parallelbar progress_map": parallelbar,
+                  "mpire map, progress_bar": mpire}
+    times = interleave(contenders, repeat)
+    small = max(n // 50, 100)
+
+    def process_map():
+        from tqdm.contrib.concurrent import process_map
+        return timed(lambda: process_map(square, range(small), max_workers=PROCESSES)) * n / small
+
+    times.update(interleave({f"tqdm process_map (chunksize 1; {small:,} items, ×{n // small})":
+                             process_map}, max(1, repeat // 2)))
+    return table(f"W1: `x*x` over {n:,} ints, {PROCESSES} workers", times,
+                 "multiprocessing.Pool.map (stdlib)",
+                 "Pools are started and warmed before the clock starts, except "
+                 "parallelbar (one call; the time of starting a bare pool is subtracted).")
+
+
+_start_cost = None
+
+
+def _pool_start() -> float:
+    global _start_cost
+    if _start_cost is None:
+        _start_cost = statistics.median(
+            timed(lambda: multiprocessing.Pool(PROCESSES).__exit__(None, None, None))
+            for _ in range(3))
+    return _start_cost
+
+
+# -- W2: progress inside tasks ----------------------------------------------------------------
+
+def w2(tasks: int, n: int, repeat: int) -> list[str]:
+    kinds = ["bare", "pb.track", "pb.bar.update(1)", "tqdm iterator", "tqdm.update(1)"]
+    results = {}
+    with pb.Pool(PROCESSES, display="log") as pool:
+        pool.map(square, range(4))
+        contenders = {kind: (lambda kind=kind: timed(
+            lambda: pool.starmap(spin, [(kind, n)] * tasks))) for kind in kinds}
+        results = interleave(contenders, repeat)
+    return table(f"W2: {tasks} tasks × {n:,} trivial iterations, progress every iteration, "
+                 f"{PROCESSES} workers (all in one warm poolbars pool)", results, "bare")
+
+
+# -- W3: tasks of 50 ms -----------------------------------------------------------------------
+
+def w3(tasks: int, repeat: int) -> list[str]:
+    items = range(tasks)
+
+    def stdlib():
+        with multiprocessing.Pool(PROCESSES) as pool:
+            pool.map(square, range(4))
+            return timed(lambda: pool.map(sleep_50ms, items, chunksize=1))
+
+    def poolbars_log():
+        with pb.Pool(PROCESSES, display="log") as pool:
+            pool.map(square, range(4))
+            return timed(lambda: pool.map(sleep_50ms, items))
+
+    def mpire():
+        from mpire import WorkerPool
+        with WorkerPool(PROCESSES) as pool:
+            pool.map(square, range(4))
+            return timed(lambda: pool.map(sleep_50ms, items, progress_bar=True))
+
+    def parallelbar():
+        from parallelbar import progress_map
+        return timed(lambda: progress_map(sleep_50ms, items, n_cpu=PROCESSES)) - _pool_start()
+
+    def process_map():
+        from tqdm.contrib.concurrent import process_map
+        return timed(lambda: process_map(sleep_50ms, items, max_workers=PROCESSES))
+
+    times = interleave({"multiprocessing.Pool.map, chunksize 1": stdlib,
+                        "poolbars Pool.map, log view": poolbars_log,
+                        "mpire map, progress_bar": mpire,
+                        "parallelbar progress_map": parallelbar,
+                        "tqdm process_map": process_map}, repeat)
+    return table(f"W3: {tasks} tasks × 50 ms, {PROCESSES} workers", times,
+                 "multiprocessing.Pool.map, chunksize 1")
+
+
+# -- per-iteration cost in one process --------------------------------------------------------
+
+def micro(n: int, repeat: int) -> list[str]:
+    from poolbars import reporting
+
+    reporter = reporting.Reporter(lambda batch: None, source="bench")
+    reporting.install(reporter)
+    try:
+        def loop(kind):
+            return lambda: timed(lambda: spin(kind, n))
+        times = interleave({kind: loop(kind) for kind in
+                            ["bare", "pb.track", "tqdm iterator", "pb.bar.update(1)",
+                             "tqdm.update(1)"]}, repeat)
+    finally:
+        reporting.install(None)
+    base = statistics.median(times["bare"])
+    lines = [f"### Per-iteration cost in one process ({n:,} iterations)", "",
+             "| loop | ns per item | overhead over the bare loop |", "|---|---|---|"]
+    cost = {}
+    for name, runs in times.items():
+        if isinstance(runs, str):
+            lines.append(f"| {name} | {runs} | |")
+            continue
+        med = statistics.median(runs)
+        cost[name] = (med - base) * 1e9 / n
+        lines.append(f"| {name} | {med * 1e9 / n:.1f} | +{cost[name]:.1f} ns |")
+    if "tqdm iterator" in cost:
+        lines.append("")
+        lines.append(f"`track()` overhead / tqdm iterator overhead: "
+                     f"**{cost['pb.track'] / cost['tqdm iterator']:.2f}** · "
+                     f"`bar.update(1)` / tqdm `update(1)`: "
+                     f"**{cost['pb.bar.update(1)'] / cost['tqdm.update(1)']:.2f}**")
+    return lines + [""]
+
+
+# -- the front end's traffic -----------------------------------------------------------------
+
+class RecordingView:
+    def __init__(self):
+        self.pushes: list[tuple[float, int]] = []
+        self.closed_at = None
+
+    def update(self, snapshot):
+        self.pushes.append((time.time(), len(json.dumps(snapshot))))
+
+    def close(self, snapshot):
+        self.closed_at = time.time()
+
+
+def front_end(tasks: int) -> list[str]:
+    # 1. snapshots per second during a real run with inner bars
+    view = RecordingView()
+    with pb.Pool(PROCESSES, display=None) as pool:
+        pool._session.collector.push = view.update
+        pool._session.view = view
+        last_end = []
+        pool.on_success = lambda i, r, w: last_end.append(time.time())
+        start = time.time()
+        pool.map(_inner_bars, range(tasks))
+        run_end = time.time()
+    pushes = [t for t, _ in view.pushes if start <= t <= run_end]
+    rate = len(pushes) / (run_end - start)
+    final_delay = view.closed_at - max(last_end)
+    # 2. snapshot size: 100,000 tasks and 64 workers, every lane busy with a bar
+    state = PanelState("size check")
+    state.fold((ev.SEEN, 0, 100_000))
+    for w in range(64):
+        state.fold((ev.WORKER, w, "idle", 1000 + w))
+        state.fold((ev.START, w, w * 1000, 1000, f"'/data/part-{w:05d}.parquet'", 1.0))
+        state.fold((ev.BAR, w, 1, w * 1000, f"rows of part {w}", 512, 1024, "rows",
+                    (("loss", "0.1234"), ("lr", "3e-4")), False, 2.0))
+        state.fold((ev.MESSAGE, w, w * 1000, "writing shard 3 of 8"))
+    for i in range(20):
+        state.fold((ev.FAIL, i % 64, i * 1000, f"'/data/part-{i:05d}.parquet'", "error",
+                    "ValueError: bad record", "Traceback (most recent call last):\n"
+                    + "  File \"task.py\", line 12, in work\n    parse(x)\n" * 3
+                    + "ValueError: bad record\n", 1, 3.0))
+    size = len(json.dumps(state.snapshot()))
+    return ["### The front end's traffic", "",
+            "| measure | value | target |", "|---|---|---|",
+            f"| snapshots pushed per second ({tasks} tasks with inner bars) | {rate:.1f} | ≤ 10 |",
+            f"| snapshot of 100,000 tasks, 64 busy workers, 20 failures (JSON) | "
+            f"{size / 1024:.1f} KB | ≤ 32 KB |",
+            f"| final state pushed after the last task ended | {final_delay * 1000:.0f} ms | "
+            "≤ 200 ms |", ""]
+
+
+def _inner_bars(x):
+    for _ in pb.track(range(50), desc=f"item {x}"):
+        time.sleep(0.001)
+    return x
+
+
+# -- scale -----------------------------------------------------------------------------------
+
+def _reporter_process(address, authkey, seconds, bars):
+    """A process speaking the channel protocol: `bars` bars updated flat out."""
+    from poolbars.reporting import Bar, Reporter
+    from poolbars.worker import queue_sink
+
+    reporter = Reporter(queue_sink(address, authkey), source=f"r{os.getpid()}")
+    mine = [Bar(None, f"bar {i}", reporter=reporter) for i in range(bars)]
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        for bar in mine:
+            bar.update(1)
+    for bar in mine:
+        bar.close()
+    reporter.flush()
+
+
+def scale(reporters: int, seconds: float, finished: int) -> list[str]:
+    session = Session(title="scale", display=None, serve=True)
+    channel = session.channel
+    ctx = multiprocessing.get_context("fork")  # this launcher has no threads of note
+    procs = [ctx.Process(target=_reporter_process,
+                         args=(channel.address, channel.authkey, seconds, 10))
+             for _ in range(reporters)]
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    for p in procs:
+        p.start()
+    t0 = time.time()
+    backlog = []
+    while any(p.is_alive() for p in procs):
+        backlog.append(session.queue.qsize())
+        time.sleep(0.25)
+    for p in procs:
+        p.join()
+    wall = time.time() - t0
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    folded = session.collector.folded
+    session.close()
+    parent_cpu = (cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime) / wall
+    half = len(backlog) // 2
+    grow = (statistics.mean(backlog[half:]) if backlog[half:] else 0) - (
+        statistics.mean(backlog[:half]) if backlog[:half] else 0)
+    # memory for many finished tasks
+    rss0 = _rss_mb()
+    with pb.Pool(PROCESSES, display="log") as pool:
+        for _ in pool.imap_unordered(square, range(finished)):
+            pass
+    rss1 = _rss_mb()
+    return ["### Scale", "",
+            "| measure | value | target |", "|---|---|---|",
+            f"| {reporters} reporter processes × 10 bars, flat out for {seconds:g} s: events "
+            f"folded | {folded:,} | |",
+            f"| collector backlog (queue length; mean of 2nd half − 1st half) | "
+            f"{grow:+.1f} (max {max(backlog or [0])}) | no growth |",
+            f"| parent CPU while they report | {parent_cpu:.2f} cores | < 1 core |",
+            f"| parent memory after {finished:,} finished tasks (RSS growth) | "
+            f"{rss1 - rss0:.1f} MB (RSS {rss1:.0f} MB) | < 200 MB |", ""]
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+# -- the report -------------------------------------------------------------------------------
+
+def machine() -> list[str]:
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError):
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    versions = []
+    for name in ("poolbars", "multiprocess", "dill", "tqdm", "mpire", "parallelbar"):
+        with contextlib.suppress(Exception):
+            from importlib.metadata import version
+            versions.append(f"{name} {version(name)}")
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return [f"Machine: {cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, "
+            f"{platform.system()} {platform.release()}, Python {platform.python_version()}.",
+            "", "Versions: " + ", ".join(versions) + ".", ""]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where to write the report (default bench/RESULTS.md; "
+                             "--quick prints only)")
+    args = parser.parse_args(argv)
+    q = args.quick
+    repeat = 1 if q else 5
+    started = time.time()
+    sections = [
+        w1(2_000 if q else 200_000, repeat),
+        w2(2 if q else 8, 20_000 if q else 2_000_000, repeat),
+        w3(8 if q else 64, repeat),
+        micro(20_000 if q else 2_000_000, repeat),
+        front_end(10 if q else 200),
+        scale(4 if q else 256, 1.0 if q else 10.0, 10_000 if q else 1_000_000),
+    ]
+    lines = ["# Benchmark results", "", f"`python bench/run.py{' --quick' if q else ''}`, "
+             f"{time.strftime('%Y-%m-%d')}, {time.time() - started:.0f} s.", "", *machine()]
+    for section in sections:
+        lines += section
+    report = "\n".join(lines)
+    print(report)
+    out = args.out or (None if q else HERE / "RESULTS.md")
+    if out is not None:
+        out.write_text(report + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
