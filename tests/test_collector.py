@@ -38,7 +38,7 @@ def test_collector_pushes_at_most_once_per_interval_and_always_a_final_push():
     source = queue.Queue()
     collector = Collector(source, PanelState(), pushes.append, interval=0.1, clock=clock)
     # drive the drain loop by hand: 200 batches arriving over 1 s of fake time
-    for i in range(200):
+    for _i in range(200):
         clock.now += 0.005
         source.put([(ev.SEEN, 1, None)])
         collector._drain(block=False)

@@ -222,7 +222,7 @@ def test_endless_input_keeps_memory_bounded():
             yield n
 
     with pb.Pool(2, display=None, max_in_flight=500) as pool:
-        for value in pool.imap_unordered(lambda x: x, endless()):
+        for _value in pool.imap_unordered(lambda x: x, endless()):
             consumed += 1
             worst = max(worst, read[0] - consumed)
             if consumed == 20_000:
@@ -386,3 +386,35 @@ def test_a_timed_out_item_is_retried_when_retries_allow(tmp_path):
     with pb.Pool(1, display=None, timeout=0.5, retries=1) as pool:
         assert pool.map(lambda x: slow_once(x, str(tmp_path)), [4]) == [4]
     assert pool.stats.retried == 1 and pool.stats.timed_out == 0
+
+
+def exits_on_six(x):
+    if x == 6:
+        os._exit(1)
+    return x
+
+
+def test_a_crash_inside_a_chunk_of_quick_items_is_pinned_on_its_item():
+    # chunks of 4 quick items run without per-item marks; the crash is found by
+    # running that chunk's items one by one
+    with pb.Pool(2, display=None, chunksize=4, on_error="return") as pool:
+        results = pool.map(exits_on_six, range(12))
+    assert [r for i, r in enumerate(results) if i != 6] == [i for i in range(12) if i != 6]
+    (failure,) = pool.failures
+    assert failure.index == 6 and failure.kind == "crashed"
+    s = pool.stats
+    assert (s.done, s.crashed, s.retried, s.total) == (11, 1, 0, 12)
+
+
+def raises_on_odd(x):
+    if x % 2:
+        raise ValueError(x)
+    return x
+
+
+def test_exceptions_inside_a_chunk_of_quick_items_are_each_reported():
+    with pb.Pool(2, display=None, chunksize=50, on_error="return") as pool:
+        results = pool.map(raises_on_odd, range(100))
+    assert results[::2] == list(range(0, 100, 2))
+    assert sorted(f.index for f in pool.failures) == list(range(1, 100, 2))
+    assert all(isinstance(r, pb.Failure) for r in results[1::2])

@@ -36,7 +36,7 @@ from multiprocess.connection import wait
 from . import events as ev
 from . import wire, worker
 from .errors import Failure, RemoteFailure, short_repr
-from .wire import NO_ITEM
+from .wire import IN_CHUNK, NO_ITEM
 
 CHUNK_SECONDS = 0.05  # target work per chunk once items prove quick
 MAX_GROWTH = 4  # a chunk is at most this many times the last one
@@ -64,14 +64,14 @@ class Stats:
 class Chunk:
     """A contiguous run of one job's items, sent to one worker as a whole."""
 
-    job: "Job"
+    job: Job
     position: int  # where items[0] stands in the job's input
     first: int  # the pool-wide index of items[0] (what the panel knows it by)
     items: list
     attempt: int = 1
     started: float = 0.0
 
-    def one(self, offset: int, attempt: int | None = None) -> "Chunk":
+    def one(self, offset: int, attempt: int | None = None) -> Chunk:
         """Item `offset` as a chunk of its own."""
         return Chunk(self.job, self.position + offset, self.first + offset,
                      [self.items[offset]], self.attempt if attempt is None else attempt)
@@ -435,16 +435,22 @@ class Dispatcher:
 
     def _lost(self, slot: Slot, kind: str, how: str) -> None:
         """The worker in `slot` is gone mid-chunk: settle the item it was running as
-        `kind`, put the rest of the chunk back in line, start a new worker."""
+        `kind`, put the rest of the chunk back in line, start a new worker. If it ran
+        the chunk without marking items (quick items at C speed), every item goes back
+        in line on its own, and a crash is pinned on its item when it happens again."""
         chunk, slot.chunk = slot.chunk, None
-        running = int(self._current[2 * slot.number])
-        offset = running - chunk.first
+        running = self._current[2 * slot.number]
+        self._post((ev.DONE, slot.number, 0, time.time()))  # close its chunk on the panel
+        if running == IN_CHUNK and len(chunk.items) > 1:
+            self._requeue(chunk, range(len(chunk.items)))
+            self._replace(slot, "crashed")
+            return
+        offset = int(running) - chunk.first
         if not 0 <= offset < len(chunk.items):
             offset = 0
         exc_type = "TaskTimeout" if kind == "timeout" else "WorkerCrashed"
         text = f"worker {slot.number} (pid {slot.pid}) {how}"
         remote = RemoteFailure(exc_type, text, f"{exc_type}: {text}\n")
-        self._post((ev.DONE, slot.number, 0, time.time()))  # close its chunk on the panel
         self._settle_failure(chunk, offset, kind, remote, slot.number)
         self._requeue(chunk, [i for i in range(len(chunk.items)) if i != offset])
         self._replace(slot, "crashed")

@@ -59,7 +59,7 @@ class RemoteFailure:
     payload: bytes | None = None  # the exception itself, when it pickles
 
     @classmethod
-    def from_exception(cls, exc: BaseException, skip: int = 0) -> "RemoteFailure":
+    def from_exception(cls, exc: BaseException, skip: int = 0) -> RemoteFailure:
         """`exc` as a failure; `skip` leaves out that many outer frames (our own)."""
         frames = exc.__traceback__
         for _ in range(skip):

@@ -162,7 +162,7 @@ class Pool:
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    def __enter__(self) -> "Pool":
+    def __enter__(self) -> Pool:
         self.start()
         return self
 

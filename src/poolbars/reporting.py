@@ -27,7 +27,7 @@ SEND_INTERVAL = 0.1  # seconds between batches: the ~10 sends/s per process
 CHECK_INTERVAL = 0.02  # seconds between clock reads inside a fast loop
 
 _ids = itertools.count(1)
-_reporter: "Reporter | None" = None  # this process's reporter, when one is installed
+_reporter: Reporter | None = None  # this process's reporter, when one is installed
 
 
 class Reporter:
@@ -47,7 +47,7 @@ class Reporter:
         self._broken = False
         self.sends = 0
 
-    def post(self, bar: "Bar") -> None:
+    def post(self, bar: Bar) -> None:
         """Note that `bar` changed; send if the interval has passed."""
         self._bars[bar.id] = bar
         self.maybe_send()
@@ -162,7 +162,7 @@ class Bar:
             self._reporter.flush()
             self._session.close()
 
-    def __enter__(self) -> "Bar":
+    def __enter__(self) -> Bar:
         return self
 
     def __exit__(self, *exc) -> None:

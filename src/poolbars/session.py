@@ -21,7 +21,7 @@ from .state import PanelState
 
 
 class Session:
-    _open: list["Session"] = []  # sessions of this process, innermost last
+    _open: list[Session] = []  # sessions of this process, innermost last
     _open_lock = threading.Lock()
 
     def __init__(self, title: str = "", display="auto", serve: bool = False, unit: str = "it",
@@ -38,7 +38,7 @@ class Session:
             Session._open.append(self)
 
     @classmethod
-    def active(cls) -> "Session | None":
+    def active(cls) -> Session | None:
         """The innermost open session of this process, if any."""
         return cls._open[-1] if cls._open else None
 

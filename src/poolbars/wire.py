@@ -20,8 +20,9 @@ worker -> parent
                                    pending events (the chunk's last bar states)
 
 Beside the pipe, each worker writes into a shared array of doubles, at 2*slot, the index
-of the item it is running (NO_ITEM between chunks) and, at 2*slot+1 when the pool has a
-timeout, the time it started that item.
+of the item it is running (NO_ITEM between chunks, IN_CHUNK while it runs a chunk of
+quick items at C speed) and, at 2*slot+1 when the pool has a timeout, the time it
+started that item.
 
 Items and results travel with the standard library's pickle (fast); only what it cannot
 pickle (lambdas, functions from a notebook) falls back to dill.
@@ -41,6 +42,7 @@ FUNCTION, TASKS, STOP = "function", "tasks", "stop"
 READY, INIT_FAILED, RESULTS = "ready", "init-failed", "results"
 CALL_ITEM, CALL_STAR, CALL_ARGS = 0, 1, 2  # fn(item), fn(*item), fn(*args, **kwargs)
 NO_ITEM = -1.0  # in the shared "current item" slot: running nothing
+IN_CHUNK = -2.0  # …: running a chunk of quick items, without marking each one
 _PICKLE, _DILL = b"p", b"d"
 
 

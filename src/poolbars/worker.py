@@ -4,6 +4,7 @@ ask of its worker: `worker_id()`, `worker_state()`, and the `Worker` class form.
 
 from __future__ import annotations
 
+import itertools
 import os
 import pickle
 import signal
@@ -14,8 +15,8 @@ import dill
 from . import reporting
 from .channel import connect
 from .errors import RemoteFailure
-from .wire import (CALL_ITEM, CALL_STAR, FUNCTION, INIT_FAILED, NO_ITEM, READY,
-                   RESULTS, STOP, TASKS, dumps, loads)
+from .wire import (CALL_ARGS, CALL_ITEM, CALL_STAR, FUNCTION, IN_CHUNK, INIT_FAILED,
+                   NO_ITEM, READY, RESULTS, STOP, TASKS, dumps, loads)
 
 _worker_id: int | None = None
 _worker_state: dict = {}
@@ -117,10 +118,28 @@ def _load(payload: bytes, worker_args: dict, instances: list):
 
 def _run(fn, call: int, first: int, items: list, reporter, current, slot: int,
          timed: bool) -> bytes:
-    values, failures = [], []
     at = 2 * slot
+    if len(items) > 1 and not timed and call != CALL_ARGS:
+        current[at] = IN_CHUNK
+        values, failures = _run_fast(fn, call, items)
+    else:
+        values, failures = _run_each(fn, call, first, items, reporter, current, at, timed)
+    current[at] = NO_ITEM
+    # the last state of the chunk's bars travels with its results: it reaches the panel
+    # before the parent counts the items done, and costs no extra message
+    events = reporter.take()
+    try:
+        return dumps((RESULTS, values, failures, events))
+    except Exception:
+        return dumps((RESULTS, *_picklable(values, failures), events))
+
+
+def _run_each(fn, call, first, items, reporter, current, at, timed):
+    """One item at a time, marking each in shared memory: the parent can name the item a
+    crash or a timeout happened in."""
+    values, failures = [], []
     for index, item in enumerate(items, first):
-        current[at] = index  # so the parent can name the item if this process dies
+        current[at] = index
         if timed:
             current[at + 1] = time.time()
         reporter.task = index
@@ -135,14 +154,26 @@ def _run(fn, call: int, first: int, items: list, reporter, current, slot: int,
             values.append(None)
             failures.append((index - first, RemoteFailure.from_exception(exc, skip=1)))
     reporter.task = None
-    current[at] = NO_ITEM
-    # the last state of the chunk's bars travels with its results: it reaches the panel
-    # before the parent counts the items done, and costs no extra message
-    events = reporter.take()
-    try:
-        return dumps((RESULTS, values, failures, events))
-    except Exception:
-        return dumps((RESULTS, *_picklable(values, failures), events))
+    return values, failures
+
+
+def _run_fast(fn, call, items):
+    """A chunk of quick items at C speed (`list.extend(map(…))`, ~3x less overhead per
+    item than a Python loop). An exception stops `extend` with the results so far kept,
+    so the failed item is the next one; then the rest goes on. Only a crash cannot be
+    pinned on an item here: the parent then runs the chunk's items again one by one."""
+    values, failures = [], []
+    mapper = map if call == CALL_ITEM else itertools.starmap
+    while True:
+        done = len(values)
+        try:
+            values.extend(mapper(fn, itertools.islice(items, done, None) if done else items))
+            return values, failures
+        except Exception as exc:
+            failures.append((len(values), RemoteFailure.from_exception(exc, skip=1)))
+            values.append(None)
+            if len(values) == len(items):
+                return values, failures
 
 
 def _picklable(values: list, failures: list):
