@@ -4,11 +4,12 @@ from .dispatch import Stats
 from .errors import Failure, TaskFailed, TaskTimeout, WorkerCrashed
 from .pool import Pool, map
 from .reporting import Bar, bar, message, track
+from .tqdm_compat import tqdm, trange
 from .worker import Worker, worker_id, worker_state
 
 __all__ = ["Bar", "Failure", "Pool", "ProgressPanel", "Stats", "TaskFailed", "TaskTimeout",
-           "Worker", "WorkerCrashed", "bar", "map", "message", "track", "worker_id",
-           "worker_state"]
+           "Worker", "WorkerCrashed", "bar", "map", "message", "tqdm", "track", "trange",
+           "worker_id", "worker_state"]
 __version__ = "0.1.0"
 
 

@@ -602,7 +602,8 @@ class Dispatcher:
         process = self.ctx.Process(
             target=worker.main, name=f"poolbars-worker-{number}", daemon=True,
             args=(number, child_end, channel.address, channel.authkey, self._current,
-                  pool.timeout is not None, pool.initializer, pool.initargs, worker_args))
+                  pool.timeout is not None, pool.initializer, pool.initargs, worker_args,
+                  pool.capture_tqdm))
         self._post((ev.WORKER, number, "starting", None))
         process.start()
         child_end.close()

@@ -44,6 +44,8 @@ class Pool:
     items are left out). `pool.failures` lists every failure whatever the policy.
     retries: extra attempts for an item that raised, timed out or crashed its worker.
     timeout: seconds one item may run; past it, its worker is killed and replaced.
+    capture_tqdm: tqdm bars made inside tasks show as the task's inner bar (and print
+    nothing); tqdm is only touched if a task imports it.
     """
 
     def __init__(self, processes: int | None = None, *, title: str | None = None,
@@ -53,7 +55,7 @@ class Pool:
                  max_in_flight: int | None = None, max_tasks_per_child: int | None = None,
                  start_method: str | None = None, stale_after: float | None = None,
                  on_success: Callable | None = None, on_failure: Callable | None = None,
-                 on_exit: Callable | None = None, **unknown):
+                 on_exit: Callable | None = None, capture_tqdm: bool = True, **unknown):
         if unknown:
             raise TypeError(_unknown_options(unknown))
         if processes is None:
@@ -105,6 +107,7 @@ class Pool:
         self.on_success = on_success
         self.on_failure = on_failure
         self.on_exit = on_exit
+        self.capture_tqdm = bool(capture_tqdm)
         self.started_at: float | None = None
         self.closed_at: float | None = None
         self._ctx = multiprocess.get_context(start_method)

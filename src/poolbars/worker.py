@@ -62,7 +62,7 @@ def queue_sink(address, authkey):
 
 
 def main(slot: int, conn, address, authkey: bytes, current, timed: bool, initializer=None,
-         initargs=(), worker_args=None) -> None:
+         initargs=(), worker_args=None, capture_tqdm: bool = True) -> None:
     """Run tasks from `conn` until told to stop (the target of every worker process)."""
     global _worker_id
     # Ctrl-C reaches the whole process group; the parent decides, and stops us
@@ -70,6 +70,9 @@ def main(slot: int, conn, address, authkey: bytes, current, timed: bool, initial
     _worker_id = slot
     reporter = reporting.Reporter(queue_sink(address, authkey), source=slot)
     reporting.install(reporter)
+    if capture_tqdm:
+        from .tqdm_compat import install_capture
+        install_capture()
     worker_args = dict(worker_args or {})
     if initializer is not None:
         try:
