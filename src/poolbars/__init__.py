@@ -3,13 +3,14 @@
 from .dispatch import Stats
 from .errors import Failure, TaskFailed, TaskTimeout, WorkerCrashed
 from .pool import Pool, map
+from .remote import Panel, Remote, connect
 from .reporting import Bar, bar, message, track
 from .tqdm_compat import tqdm, trange
 from .worker import Worker, worker_id, worker_state
 
-__all__ = ["Bar", "Failure", "Pool", "ProgressPanel", "Stats", "TaskFailed", "TaskTimeout",
-           "Worker", "WorkerCrashed", "bar", "map", "message", "tqdm", "track", "trange",
-           "worker_id", "worker_state"]
+__all__ = ["Bar", "Failure", "Panel", "Pool", "ProgressPanel", "Remote", "Stats",
+           "TaskFailed", "TaskTimeout", "Worker", "WorkerCrashed", "bar", "connect", "map",
+           "message", "tqdm", "track", "trange", "worker_id", "worker_state"]
 __version__ = "0.1.0"
 
 

@@ -46,6 +46,7 @@ class Pool:
     timeout: seconds one item may run; past it, its worker is killed and replaced.
     capture_tqdm: tqdm bars made inside tasks show as the task's inner bar (and print
     nothing); tqdm is only touched if a task imports it.
+    panel: a `poolbars.Panel` to report to, instead of a panel of the pool's own.
     """
 
     def __init__(self, processes: int | None = None, *, title: str | None = None,
@@ -55,7 +56,8 @@ class Pool:
                  max_in_flight: int | None = None, max_tasks_per_child: int | None = None,
                  start_method: str | None = None, stale_after: float | None = None,
                  on_success: Callable | None = None, on_failure: Callable | None = None,
-                 on_exit: Callable | None = None, capture_tqdm: bool = True, **unknown):
+                 on_exit: Callable | None = None, capture_tqdm: bool = True, panel=None,
+                 **unknown):
         if unknown:
             raise TypeError(_unknown_options(unknown))
         if processes is None:
@@ -108,6 +110,10 @@ class Pool:
         self.on_failure = on_failure
         self.on_exit = on_exit
         self.capture_tqdm = bool(capture_tqdm)
+        if panel is not None and not hasattr(panel, "connect_info"):
+            raise TypeError(f"panel={panel!r}: pass a poolbars.Panel (or None for a panel of "
+                            "the pool's own)")
+        self.panel = panel
         self.started_at: float | None = None
         self.closed_at: float | None = None
         self._ctx = multiprocess.get_context(start_method)
@@ -187,8 +193,11 @@ class Pool:
             self._ctx.set_forkserver_preload(["poolbars.worker"])
         with _open_lock:
             _open_pools += 1
-        self._session = Session(title=self.title or "", display=self.display, serve=True,
-                                stale_after=self.stale_after)
+        if self.panel is not None:  # report to a panel that outlives this pool
+            self._session = self.panel._session
+        else:
+            self._session = Session(title=self.title or "", display=self.display, serve=True,
+                                    stale_after=self.stale_after)
         self._dispatcher = Dispatcher(self)
         self._dispatcher.start()
 
@@ -206,7 +215,8 @@ class Pool:
             self._dispatcher.stop(status)
         finally:
             self.closed_at = time.time()
-            self._session.close(status)
+            if self.panel is None:
+                self._session.close(status)
             with _open_lock:
                 _open_pools -= 1
                 last = _open_pools == 0

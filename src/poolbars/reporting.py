@@ -34,8 +34,9 @@ class Reporter:
     """Collects bar states and messages from one process, sends them in batches."""
 
     def __init__(self, sink: Callable[[list], None], source, interval: float = SEND_INTERVAL,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, flush_on_close: bool = False):
         self.sink = sink
+        self.flush_on_close = flush_on_close  # no task end will flush: send a bar's end now
         self.source = source
         self.interval = interval
         self.clock = clock
@@ -158,6 +159,8 @@ class Bar:
             return
         self.closed = True
         self._reporter.post(self)
+        if self._reporter.flush_on_close:
+            self._reporter.flush()
         if self._session is not None:
             self._reporter.flush()
             self._session.close()
@@ -176,7 +179,7 @@ class Bar:
 class Tracked:
     """An iterable that reports its progress as it is iterated (see `track`)."""
 
-    def __init__(self, iterable: Iterable, total=None, desc=None, unit="it"):
+    def __init__(self, iterable: Iterable, total=None, desc=None, unit="it", reporter=None):
         if total is None:
             try:
                 total = len(iterable)  # type: ignore[arg-type]
@@ -186,6 +189,7 @@ class Tracked:
         self.total = total
         self.desc = desc
         self.unit = unit
+        self.reporter = reporter
 
     def __len__(self) -> int:
         if self.total is None:
@@ -193,7 +197,7 @@ class Tracked:
         return int(self.total)
 
     def __iter__(self):
-        bar = Bar(self.total, self.desc, self.unit)
+        bar = Bar(self.total, self.desc, self.unit, reporter=self.reporter)
         return itertools.chain.from_iterable(_slices(iter(self.iterable), bar))
 
 

@@ -25,8 +25,9 @@ class Session:
     _open_lock = threading.Lock()
 
     def __init__(self, title: str = "", display="auto", serve: bool = False, unit: str = "it",
-                 stale_after: float | None = None):
-        self.channel = Channel() if serve else None
+                 stale_after: float | None = None, host: str = "127.0.0.1", port: int = 0,
+                 authkey: bytes | None = None):
+        self.channel = Channel(host, port, authkey) if serve else None
         self.queue: queue.Queue = self.channel.queue if self.channel else queue.Queue()
         self.state = PanelState(title or "", unit=unit, stale_after=stale_after)
         self.view = open_view(display, title or "")

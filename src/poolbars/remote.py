@@ -1,0 +1,109 @@
+"""Panels that other processes report to by address: `Panel` listens, `connect()` reports.
+
+`panel = Panel(title=...)` shows an empty panel and serves its channel (127.0.0.1 and a
+free port unless `host=`/`port=` say otherwise; a random authkey). `connect_info()` is
+what another process needs: `pb.connect(address, authkey)` there returns a `Remote`
+whose `bar()`, `track()` and `message()` show in the panel, one lane per bar. A `Pool`
+given `panel=` reports to it too.
+
+A wrong authkey is refused at `connect()` with a clear error (the panel never sees the
+process). A panel that cannot be reached never breaks the job: the reporter warns once
+and the work goes on.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import pickle
+import socket
+import warnings
+from typing import Iterable
+
+from multiprocess import AuthenticationError
+
+from .channel import connect as connect_queue
+from .reporting import Bar, Reporter, Tracked
+from .session import Session
+
+
+class Panel:
+    """An open panel that any process can report to (see `connect_info`)."""
+
+    def __init__(self, title: str | None = None, *, display="auto", host: str = "127.0.0.1",
+                 port: int = 0, authkey: bytes | None = None, stale_after: float | None = None):
+        if stale_after is not None and (not isinstance(stale_after, (int, float))
+                                        or stale_after <= 0):
+            raise ValueError(f"stale_after={stale_after!r}: give seconds above 0, or None")
+        self._session = Session(title=title or "", display=display, serve=True,
+                                stale_after=stale_after, host=host, port=port, authkey=authkey)
+
+    def connect_info(self) -> dict:
+        """{"address": (host, port), "authkey": bytes}: pass both to `pb.connect()`."""
+        channel = self._session.channel
+        return {"address": tuple(channel.address), "authkey": bytes(channel.authkey)}
+
+    @property
+    def state(self):
+        return self._session.state
+
+    def snapshot(self) -> dict:
+        state = self._session.state
+        with state.lock:
+            return state.snapshot()
+
+    def close(self, status: str = "done") -> None:
+        """Stop listening and leave the panel in its final state."""
+        self._session.close(status)
+
+    def __enter__(self) -> "Panel":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close("failed" if exc_type is not None else "done")
+
+
+class Remote:
+    """What `connect()` returns: bars and messages that show in a distant panel."""
+
+    def __init__(self, reporter: Reporter):
+        self.reporter = reporter
+
+    def bar(self, total: float | None = None, desc: str | None = None, unit: str = "it") -> Bar:
+        return Bar(total, desc, unit, reporter=self.reporter)
+
+    def track(self, iterable: Iterable, total=None, desc=None, unit="it") -> Tracked:
+        return Tracked(iterable, total=total, desc=desc, unit=unit, reporter=self.reporter)
+
+    def message(self, text: str) -> None:
+        self.reporter.message(text)
+        self.reporter.flush()
+
+    def close(self) -> None:
+        """Send what is pending."""
+        self.reporter.flush()
+
+
+def connect(address, authkey: bytes, name: str | None = None) -> Remote:
+    """Report to the panel at `address` from this process (any process, any host that can
+    reach it). A wrong authkey raises PermissionError; an unreachable panel warns once
+    and gives a reporter that does nothing, so the job goes on."""
+    if isinstance(authkey, str):
+        authkey = bytes.fromhex(authkey)
+    name = name or f"{socket.gethostname()}:{os.getpid()}"
+    try:
+        proxy = connect_queue(address, authkey)
+    except AuthenticationError:
+        raise PermissionError(f"the panel at {address[0]}:{address[1]} refused this authkey: "
+                              "use the authkey from that panel's connect_info()") from None
+    except OSError as exc:
+        warnings.warn(f"poolbars: no panel at {address[0]}:{address[1]} ({exc}); the job "
+                      "goes on without progress reports.", RuntimeWarning, stacklevel=2)
+        return Remote(Reporter(lambda batch: None, source=name))
+
+    def send(batch: list) -> None:
+        proxy.put(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+
+    reporter = Reporter(send, source=name, flush_on_close=True)
+    atexit.register(reporter.flush)
+    return Remote(reporter)
