@@ -36,7 +36,7 @@ from multiprocess.connection import wait
 from . import events as ev
 from . import wire, worker
 from .errors import Failure, RemoteFailure, short_repr
-from .wire import IN_CHUNK, NO_ITEM
+from .wire import IN_CHUNK, NO_ITEM, SLOT_WIDTH
 
 CHUNK_SECONDS = 0.05  # target work per chunk once items prove quick
 MAX_GROWTH = 4  # a chunk is at most this many times the last one
@@ -81,8 +81,11 @@ class Job:
     """One call of map/imap/starmap/submit: its input, its outcomes, its progress."""
 
     def __init__(self, fn_id: int, call: int, iterable: Iterable, length: int | None,
-                 max_in_flight: int | None, future: Future | None = None):
+                 max_in_flight: int | None, future: Future | None = None,
+                 retries: int = 0, timeout: float | None = None):
         self.fn_id = fn_id
+        self.retries = retries
+        self.timeout = timeout
         self.call = call
         self.length = length  # len() of the input, when it has one (a hint)
         self.max_in_flight = max_in_flight
@@ -142,7 +145,7 @@ class Dispatcher:
         self.requests: queue.SimpleQueue = queue.SimpleQueue()
         self.error: BaseException | None = None
         self._next_index = 0
-        self._current = self.ctx.RawArray("d", [NO_ITEM] * (2 * pool.processes))
+        self._current = self.ctx.RawArray("d", [NO_ITEM, 0.0, 0.0] * pool.processes)
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         self._stop_status: str | None = None
@@ -304,7 +307,8 @@ class Dispatcher:
     def _send(self, slot: Slot, chunk: Chunk) -> None:
         job = chunk.job
         try:
-            data = wire.dumps((wire.TASKS, job.fn_id, job.call, chunk.first, chunk.items))
+            data = wire.dumps((wire.TASKS, job.fn_id, job.call, chunk.first, chunk.items,
+                               job.timeout is not None))
         except Exception as exc:
             if len(chunk.items) > 1:  # find the culprit: send the items one by one
                 self._requeue(chunk, range(len(chunk.items)))
@@ -328,14 +332,12 @@ class Dispatcher:
     # -- waiting and what wakes us ---------------------------------------------------------
 
     def _next_deadline(self) -> float | None:
-        timeout = self.pool.timeout
-        if timeout is None:
-            return None
-        deadlines = [self._item_started(slot) + timeout for slot in self.slots if slot.busy]
+        deadlines = [self._item_started(slot) + slot.chunk.job.timeout for slot in self.slots
+                     if slot.busy and slot.chunk.job.timeout is not None]
         return max(min(deadlines) - time.time(), 0.005) if deadlines else None
 
     def _item_started(self, slot: Slot) -> float:
-        started = self._current[2 * slot.number + 1]
+        started = self._current[SLOT_WIDTH * slot.number + 1]
         return max(started, slot.chunk.started)
 
     def _wait(self, timeout: float | None) -> None:
@@ -399,13 +401,11 @@ class Dispatcher:
             slot.conn.send_bytes(wire.dumps((wire.STOP,)))
 
     def _check_timeouts(self) -> None:
-        timeout = self.pool.timeout
-        if timeout is None:
-            return
         now = time.time()
         for slot in list(self.slots):
-            if slot.busy and now - self._item_started(slot) > timeout:
-                _kill(slot.process)
+            timeout = slot.chunk.job.timeout if slot.busy else None
+            if timeout is not None and now - self._item_started(slot) > timeout:
+                self._kill(slot)
                 slot.process.join()
                 self._lost(slot, "timeout", f"ran past the timeout of {timeout:g} s; "
                            "its worker was stopped and replaced")
@@ -439,7 +439,7 @@ class Dispatcher:
         the chunk without marking items (quick items at C speed), every item goes back
         in line on its own, and a crash is pinned on its item when it happens again."""
         chunk, slot.chunk = slot.chunk, None
-        running = self._current[2 * slot.number]
+        running = self._current[SLOT_WIDTH * slot.number]
         self._post((ev.DONE, slot.number, 0, time.time()))  # close its chunk on the panel
         if running == IN_CHUNK and len(chunk.items) > 1:
             self._requeue(chunk, range(len(chunk.items)))
@@ -463,7 +463,7 @@ class Dispatcher:
         job = chunk.job
         index = chunk.first + offset
         label = short_repr(chunk.items[offset])
-        if chunk.attempt <= self.pool.retries and not job.cancelled:
+        if chunk.attempt <= job.retries and not job.cancelled:
             self.stats.retried += 1
             job.requeued.append(chunk.one(offset, attempt=chunk.attempt + 1))
             self._post((ev.RETRY, worker_number, index, label, kind,
@@ -483,7 +483,7 @@ class Dispatcher:
     def _settle_failure(self, chunk: Chunk, offset: int, kind: str, remote: RemoteFailure,
                         worker_number, retry: bool = True) -> None:
         """Settle one item of `chunk` as failed (or put it back for another try)."""
-        one = chunk.one(offset, attempt=None if retry else self.pool.retries + 1)
+        one = chunk.one(offset, attempt=None if retry else chunk.job.retries + 1)
         failure = self._failure_or_retry(one, 0, kind, remote, worker_number)
         if failure is not None:
             self._deliver(one, [None], [(0, failure)], worker_number)
@@ -538,7 +538,7 @@ class Dispatcher:
                 running += len(slot.chunk.items)
                 killed_slots.append(slot.number)
                 slot.chunk = None
-                _kill(slot.process)
+                self._kill(slot)
                 slot.process.join()
                 self._replace(slot, "exited")
         never_read = max(job.counted - job.read, 0)
@@ -576,17 +576,17 @@ class Dispatcher:
         terminate = status == "cancelled" or self.error is not None
         for slot in self.slots:
             if terminate or slot.busy or slot.process.exitcode is not None:
-                _kill(slot.process)
+                self._kill(slot)
             else:
                 try:
                     slot.conn.send_bytes(wire.dumps((wire.STOP,)))
                 except OSError:
-                    _kill(slot.process)
+                    self._kill(slot)
         deadline = time.monotonic() + STOP_GRACE
         for slot in self.slots:
             slot.process.join(max(deadline - time.monotonic(), 0))
             if slot.process.exitcode is None:
-                _kill(slot.process)
+                self._kill(slot)
                 slot.process.join()
             slot.conn.close()
             self._post((ev.WORKER, slot.number, "exited", None))
@@ -602,16 +602,27 @@ class Dispatcher:
         process = self.ctx.Process(
             target=worker.main, name=f"poolbars-worker-{number}", daemon=True,
             args=(number, child_end, channel.address, channel.authkey, self._current,
-                  pool.timeout is not None, pool.initializer, pool.initargs, worker_args,
-                  pool.capture_tqdm))
+                  pool.initializer, pool.initargs, worker_args, pool.capture_tqdm))
         self._post((ev.WORKER, number, "starting", None))
         process.start()
         child_end.close()
         return Slot(number, process, parent_end)
 
+    def _kill(self, slot: Slot) -> None:
+        """Kill `slot`'s worker, and the process group of a command it was running."""
+        at = SLOT_WIDTH * slot.number + 2
+        group = int(self._current[at])
+        if group > 0:
+            try:
+                os.killpg(group, signal.SIGKILL)
+            except OSError:
+                pass
+            self._current[at] = 0.0
+        _kill(slot.process)
+
     def _replace(self, slot: Slot, state: str, failed_starts: int = 0) -> None:
         """Close `slot`'s worker for good and start a fresh one in its place."""
-        _kill(slot.process)
+        self._kill(slot)
         slot.process.join()
         slot.conn.close()
         self._post((ev.WORKER, slot.number, state, slot.pid))

@@ -65,6 +65,9 @@ class RemoteFailure:
         for _ in range(skip):
             frames = frames.tb_next if frames is not None and frames.tb_next else frames
         tb = "".join(_traceback.format_exception(type(exc), exc, frames))
+        details = getattr(exc, "details", None)
+        if isinstance(details, str):  # e.g. a command's log tail says more than a traceback
+            tb = details
         try:
             payload = pickle.dumps(exc, protocol=pickle.HIGHEST_PROTOCOL)
             pickle.loads(payload)  # some exceptions pickle but cannot be rebuilt

@@ -273,35 +273,74 @@ class Pool:
             future.add_done_callback(self._future_callbacks)
         return future
 
+    def run_commands(self, commands, retries: int = 0, timeout: float | None = None,
+                     env: dict | None = None, cwd=None) -> list:
+        """Run each command (an argv list, or a string run by the shell) as a subprocess,
+        one per worker slot. Its stdout lines `PROGRESS: n`, `TOTAL: n`, `STATUS: name`,
+        `MESSAGE: text` drive its bar; other lines form a log tail shown if it fails.
+        Returns a `CommandResult` per command, in order (exit code, duration, log tail),
+        whatever happened: failures are in the panel and in `pool.failures`."""
+        from .commands import CommandResult, CommandSpec, run_command
+
+        commands = list(commands)
+        for command in commands:
+            if not isinstance(command, str) and not (
+                    isinstance(command, (list, tuple)) and command
+                    and all(isinstance(a, (str, os.PathLike)) for a in command)):
+                raise TypeError(f"command {command!r}: give an argv list like "
+                                "['python', 'job.py', '--part', '3'], or a string for the shell")
+        _check_int("retries", retries, 0, "a whole number of extra attempts, 0 or more")
+        if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
+            raise ValueError(f"timeout={timeout!r}: give a number of seconds above 0, or None")
+        specs = [CommandSpec(command, env, None if cwd is None else os.fspath(cwd))
+                 for command in commands]
+        results = self._collect(run_command, specs, wire.CALL_ITEM, on_error="return",
+                                retries=retries, timeout=timeout)
+        out = []
+        for command, result in zip(commands, results):
+            if isinstance(result, Failure):
+                original = result.remote.exception() if result.remote else None
+                result = getattr(original, "result", None) or CommandResult(
+                    command, None, 0.0, [], 0, f"{result.kind}: {result.message}")
+                if not result.error:
+                    result.error = f"exit code {result.exit_code}"
+            out.append(result)
+        return out
+
     # -- running jobs --------------------------------------------------------------------
 
-    def _collect(self, fn, iterable, call: int) -> list:
+    def _collect(self, fn, iterable, call: int, on_error: str | None = None, **job) -> list:
         self._parts = parts = {}
-        job = self._job(fn, iterable, call)
-        for position, values, _ in self._settled(job):
+        job = self._job(fn, iterable, call, **job)
+        for position, values, _ in self._settled(job, on_error or self.on_error):
             parts[position] = values
             self._taken(job, len(values))
         results: list = []
         for position in sorted(parts):
             results += parts[position]
-        if self.on_error == "skip":
+        if (on_error or self.on_error) == "skip":
             results = [value for value in results if value is not _SKIP]
         return results
 
-    def _job(self, fn, iterable, call: int, future: Future | None = None) -> Job:
+    def _job(self, fn, iterable, call: int, future: Future | None = None,
+             retries: int | None = None, timeout: float | None = None) -> Job:
         self._check_usable(fn, iterable)
         try:
             length = len(iterable)
         except Exception:
             length = None
-        job = Job(self._register(fn), call, iterable, length, self.max_in_flight, future)
+        job = Job(self._register(fn), call, iterable, length, self.max_in_flight, future,
+                  self.retries if retries is None else retries,
+                  self.timeout if timeout is None else timeout)
         if future is not None:
             self._dispatcher.submit(job)
         return job
 
-    def _settled(self, job: Job) -> Iterator[tuple[int, list, int | None]]:
+    def _settled(self, job: Job, on_error: str | None = None
+                 ) -> Iterator[tuple[int, list, int | None]]:
         """Run `job`; yield (position, values, worker) per settled run of items, with the
         error policy and the callbacks applied. Stopping early cancels the job."""
+        on_error = on_error or self.on_error
         self._dispatcher.submit(job)
         try:
             while True:
@@ -318,9 +357,9 @@ class Pool:
                 for offset, failure in failures:
                     if self.on_failure is not None:
                         self.on_failure(failure)
-                    if self.on_error == "raise":
+                    if on_error == "raise":
                         raise failure.to_exception()
-                    values[offset] = failure if self.on_error == "return" else _SKIP
+                    values[offset] = failure if on_error == "return" else _SKIP
                 if self.on_success is not None:
                     failed = {offset for offset, _ in failures}
                     for offset, value in enumerate(values):

@@ -6,10 +6,11 @@ names the kind:
 parent -> worker
     (FUNCTION, fn_id, payload)     a function (or Worker class) pickled with dill, once
                                    per worker per map
-    (TASKS, fn_id, call, first, items)
+    (TASKS, fn_id, call, first, items, timed)
                                    run items (pool-wide indices first, first+1, …) in
                                    order; `call` says how: fn(item), fn(*item) or
-                                   fn(*args, **kwargs); then answer RESULTS
+                                   fn(*args, **kwargs); `timed`: mark each item's start
+                                   time (the job has a timeout); then answer RESULTS
     (STOP,)                        tear down and exit
 worker -> parent
     (READY, pid)                   started, initializer done, connected to the channel
@@ -19,10 +20,11 @@ worker -> parent
                                    [(offset, RemoteFailure), ...], and the reporter's
                                    pending events (the chunk's last bar states)
 
-Beside the pipe, each worker writes into a shared array of doubles, at 2*slot, the index
-of the item it is running (NO_ITEM between chunks, IN_CHUNK while it runs a chunk of
-quick items at C speed) and, at 2*slot+1 when the pool has a timeout, the time it
-started that item.
+Beside the pipe, each worker writes into a shared array of doubles, SLOT_WIDTH per worker:
+at SLOT_WIDTH*slot the index of the item it is running (NO_ITEM between chunks, IN_CHUNK
+while it runs a chunk of quick items at C speed); at +1, for timed jobs, the time it
+started that item; at +2 the process group of a command it runs (0 when none), which the
+parent kills with the worker.
 
 Items and results travel with the standard library's pickle (fast); only what it cannot
 pickle (lambdas, functions from a notebook) falls back to dill.
@@ -43,6 +45,7 @@ READY, INIT_FAILED, RESULTS = "ready", "init-failed", "results"
 CALL_ITEM, CALL_STAR, CALL_ARGS = 0, 1, 2  # fn(item), fn(*item), fn(*args, **kwargs)
 NO_ITEM = -1.0  # in the shared "current item" slot: running nothing
 IN_CHUNK = -2.0  # …: running a chunk of quick items, without marking each one
+SLOT_WIDTH = 3  # doubles per worker in the shared array: item, start time, command group
 _PICKLE, _DILL = b"p", b"d"
 
 

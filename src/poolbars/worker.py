@@ -16,10 +16,18 @@ from . import reporting
 from .channel import connect
 from .errors import RemoteFailure
 from .wire import (CALL_ARGS, CALL_ITEM, CALL_STAR, FUNCTION, IN_CHUNK, INIT_FAILED,
-                   NO_ITEM, READY, RESULTS, STOP, TASKS, dumps, loads)
+                   NO_ITEM, READY, RESULTS, SLOT_WIDTH, STOP, TASKS, dumps, loads)
 
 _worker_id: int | None = None
 _worker_state: dict = {}
+_shared = None  # the pool's shared array (see wire.py), in a worker
+
+
+def note_command_group(pgid: int) -> None:
+    """Tell the parent which process group a command of this task runs in (0: none), so
+    it is killed with this worker on a timeout or an interrupt."""
+    if _shared is not None and _worker_id is not None:
+        _shared[SLOT_WIDTH * _worker_id + 2] = pgid
 
 
 def worker_id() -> int | None:
@@ -61,13 +69,14 @@ def queue_sink(address, authkey):
     return send
 
 
-def main(slot: int, conn, address, authkey: bytes, current, timed: bool, initializer=None,
+def main(slot: int, conn, address, authkey: bytes, current, initializer=None,
          initargs=(), worker_args=None, capture_tqdm: bool = True) -> None:
     """Run tasks from `conn` until told to stop (the target of every worker process)."""
-    global _worker_id
+    global _worker_id, _shared
     # Ctrl-C reaches the whole process group; the parent decides, and stops us
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_id = slot
+    _shared = current
     reporter = reporting.Reporter(queue_sink(address, authkey), source=slot)
     reporting.install(reporter)
     if capture_tqdm:
@@ -87,7 +96,7 @@ def main(slot: int, conn, address, authkey: bytes, current, timed: bool, initial
         message = loads(conn.recv_bytes())
         kind = message[0]
         if kind == TASKS:
-            _, fn_id, call, first, items = message
+            _, fn_id, call, first, items, timed = message
             conn.send_bytes(_run(functions[fn_id], call, first, items, reporter, current,
                                  slot, timed))
         elif kind == FUNCTION:
@@ -121,7 +130,7 @@ def _load(payload: bytes, worker_args: dict, instances: list):
 
 def _run(fn, call: int, first: int, items: list, reporter, current, slot: int,
          timed: bool) -> bytes:
-    at = 2 * slot
+    at = SLOT_WIDTH * slot
     if len(items) > 1 and not timed and call != CALL_ARGS:
         current[at] = IN_CHUNK
         values, failures = _run_fast(fn, call, items)
