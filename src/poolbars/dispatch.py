@@ -377,28 +377,33 @@ class Dispatcher:
             self._on_results(slot, *message[1:])
 
     def _on_results(self, slot: Slot, values: list, remote_failures: list, events: list):
+        chunk, slot.chunk = slot.chunk, None
+        slot.items_done += len(values)
+        self._settle_chunk(chunk, values, remote_failures, events, slot.number, slot.pid)
+        limit = self.pool.max_tasks_per_child
+        if limit is not None and slot.items_done >= limit:
+            slot.retiring = True
+            slot.conn.send_bytes(wire.dumps((wire.STOP,)))
+
+    def _settle_chunk(self, chunk: Chunk, values: list, remote_failures: list, events: list,
+                      number, pid=None) -> None:
+        """A chunk came back from worker `number`: its items are done or failed."""
         if events:
             self._post(*events)
-        chunk, slot.chunk = slot.chunk, None
         job = chunk.job
         now = time.time()
         job.timing = (len(values), now - chunk.started)
-        slot.items_done += len(values)
         failures = []
         for offset, remote in remote_failures:
-            failure = self._failure_or_retry(chunk, offset, "error", remote, slot.number)
+            failure = self._failure_or_retry(chunk, offset, "error", remote, number)
             if failure is not None:
                 failures.append((offset, failure))
             else:
                 values[offset] = _RETRIED
         ok = len(values) - len(remote_failures)
         self.stats.done += ok
-        self._post((ev.DONE, slot.number, ok, now), (ev.WORKER, slot.number, "idle", slot.pid))
-        self._deliver(chunk, values, failures, slot.number)
-        limit = self.pool.max_tasks_per_child
-        if limit is not None and slot.items_done >= limit:
-            slot.retiring = True
-            slot.conn.send_bytes(wire.dumps((wire.STOP,)))
+        self._post((ev.DONE, number, ok, now), (ev.WORKER, number, "idle", pid))
+        self._deliver(chunk, values, failures, number)
 
     def _check_timeouts(self) -> None:
         now = time.time()
@@ -532,15 +537,7 @@ class Dispatcher:
         if job.ended:
             return
         job.cancelled = True
-        killed_slots, running = [], 0
-        for slot in list(self.slots):
-            if slot.busy and slot.chunk.job is job:
-                running += len(slot.chunk.items)
-                killed_slots.append(slot.number)
-                slot.chunk = None
-                self._kill(slot)
-                slot.process.join()
-                self._replace(slot, "exited")
+        running, killed_slots = self._stop_running(job)
         never_read = max(job.counted - job.read, 0)
         count = job.unsettled + never_read
         self.stats.cancelled += count
@@ -556,6 +553,19 @@ class Dispatcher:
             else:
                 job.future.cancel()
         self._maybe_end(job)
+
+    def _stop_running(self, job: Job) -> tuple[int, list]:
+        """Kill the workers running chunks of `job`: (items they held, their numbers)."""
+        killed_slots, running = [], 0
+        for slot in list(self.slots):
+            if slot.busy and slot.chunk.job is job:
+                running += len(slot.chunk.items)
+                killed_slots.append(slot.number)
+                slot.chunk = None
+                self._kill(slot)
+                slot.process.join()
+                self._replace(slot, "exited")
+        return running, killed_slots
 
     def _end_input(self, job: Job, exc: Exception) -> None:
         """The input iterable raised: nothing more is read from it, and the caller gets

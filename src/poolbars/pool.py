@@ -47,6 +47,7 @@ class Pool:
     capture_tqdm: tqdm bars made inside tasks show as the task's inner bar (and print
     nothing); tqdm is only touched if a task imports it.
     panel: a `poolbars.Panel` to report to, instead of a panel of the pool's own.
+    cluster: a `distributed.Client`: run on that Dask cluster instead of local workers.
     """
 
     def __init__(self, processes: int | None = None, *, title: str | None = None,
@@ -57,9 +58,23 @@ class Pool:
                  start_method: str | None = None, stale_after: float | None = None,
                  on_success: Callable | None = None, on_failure: Callable | None = None,
                  on_exit: Callable | None = None, capture_tqdm: bool = True, panel=None,
-                 **unknown):
+                 cluster=None, **unknown):
         if unknown:
             raise TypeError(_unknown_options(unknown))
+        if cluster is not None:
+            if not (hasattr(cluster, "submit") and hasattr(cluster, "scheduler_info")):
+                raise TypeError(f"cluster={cluster!r}: pass a distributed.Client "
+                                '(pip install "poolbars[dask]")')
+            local_only = {"timeout": timeout, "initializer": initializer,
+                          "worker_args": worker_args, "max_tasks_per_child": max_tasks_per_child,
+                          "start_method": start_method}
+            given = [name for name, value in local_only.items() if value is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)} cannot be used with cluster=: Dask "
+                                 "starts and manages its own workers")
+            if processes is None:
+                from .cluster import cluster_threads
+                processes = cluster_threads(cluster)
         if processes is None:
             processes = len(worker_args) if worker_args else os.cpu_count() or 1
         _check_int("processes", processes, 1, "a whole number of worker processes, 1 or "
@@ -114,6 +129,7 @@ class Pool:
             raise TypeError(f"panel={panel!r}: pass a poolbars.Panel (or None for a panel of "
                             "the pool's own)")
         self.panel = panel
+        self.cluster = cluster
         self.started_at: float | None = None
         self.closed_at: float | None = None
         self._ctx = multiprocess.get_context(start_method)
@@ -189,16 +205,21 @@ class Pool:
         if self._closed:
             raise RuntimeError("this Pool is closed; create a new one")
         self.started_at = time.time()
-        if self.start_method == "forkserver":
+        if self.start_method == "forkserver" and self.cluster is None:
             self._ctx.set_forkserver_preload(["poolbars.worker"])
         with _open_lock:
             _open_pools += 1
+        host = "127.0.0.1"
+        if self.cluster is not None:
+            from .cluster import ClusterDispatcher, listen_host
+            host = listen_host(self.cluster)  # where the cluster's workers can reach us
         if self.panel is not None:  # report to a panel that outlives this pool
             self._session = self.panel._session
         else:
             self._session = Session(title=self.title or "", display=self.display, serve=True,
-                                    stale_after=self.stale_after)
-        self._dispatcher = Dispatcher(self)
+                                    stale_after=self.stale_after, host=host)
+        self._dispatcher = (ClusterDispatcher(self) if self.cluster is not None
+                            else Dispatcher(self))
         self._dispatcher.start()
 
     def close(self, status: str | None = None) -> None:
@@ -220,7 +241,7 @@ class Pool:
             with _open_lock:
                 _open_pools -= 1
                 last = _open_pools == 0
-            if last and self.start_method == "forkserver":
+            if last and self.start_method == "forkserver" and self.cluster is None:
                 _stop_forkserver()  # leave no process behind
             if self.on_exit is not None:
                 self.on_exit()

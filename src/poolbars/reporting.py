@@ -28,6 +28,7 @@ CHECK_INTERVAL = 0.02  # seconds between clock reads inside a fast loop
 
 _ids = itertools.count(1)
 _reporter: Reporter | None = None  # this process's reporter, when one is installed
+_local = threading.local()  # a reporter for one thread only (tasks on Dask's threads)
 
 
 class Reporter:
@@ -276,21 +277,26 @@ def message(text: str) -> None:
         session.close()
 
 
-def install(reporter: Reporter | None) -> None:
-    """Make `reporter` this process's reporter (done by the worker loop)."""
+def install(reporter: Reporter | None, thread_only: bool = False) -> None:
+    """Make `reporter` this process's reporter (done by the worker loop), or only this
+    thread's (for tasks that share a process with others, as on Dask's workers)."""
     global _reporter
-    _reporter = reporter
+    if thread_only:
+        _local.reporter = reporter
+    else:
+        _reporter = reporter
 
 
 def current() -> Reporter | None:
-    return _reporter
+    return getattr(_local, "reporter", None) or _reporter
 
 
 def _reporter_for_this_process(title: str):
     """(reporter, session to close when done): the installed reporter, or one that
     opens a panel of its own in the main process."""
-    if _reporter is not None:
-        return _reporter, None
+    installed = current()
+    if installed is not None:
+        return installed, None
     from .session import Session  # here, not at the top: workers never open a session
 
     active = Session.active()

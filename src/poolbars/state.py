@@ -211,6 +211,7 @@ class PanelState:
     def _end(self, status, t=None):
         self.status = status
         self.ended = t if t is not None else time.time()
+        self.chunks.clear()  # the run is over: nothing runs any more
         for lane in self.lanes.values():
             if lane.is_worker and lane.state in ("busy", "idle", "starting"):
                 lane.state = "exited"

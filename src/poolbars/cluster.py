@@ -1,0 +1,196 @@
+"""Pools on a Dask cluster: `Pool(cluster=client)` with a `distributed.Client`.
+
+Tasks go through Dask's scheduler (its retries, work stealing and handling of lost
+workers); the panel gets one lane per Dask worker. Chunks are submitted as Dask tasks
+running `run_chunk`, which reports the chunk's start and its inner progress through the
+panel's channel — the same manager queue as local pools, served on an address the
+cluster can reach — and returns the chunk's results with its last bar states.
+
+The `ClusterDispatcher` keeps the local dispatcher's bookkeeping (chunks, ordering,
+policies, counts, cancels) and replaces only what touches workers.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import socket
+import threading
+import time
+from urllib.parse import urlparse
+
+from . import events as ev
+from . import reporting
+from .dispatch import Chunk, Dispatcher
+from .errors import RemoteFailure, short_repr
+
+POLL = 0.05  # seconds between looks at new requests while waiting on futures
+
+
+def listen_host(client) -> str:
+    """The address of this machine that the cluster's scheduler can reach."""
+    host = urlparse(client.scheduler.address).hostname or "127.0.0.1"
+    if host in ("127.0.0.1", "localhost", "::1"):
+        return "127.0.0.1"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect((host, 9))  # no packet is sent: this only picks the route
+        return probe.getsockname()[0]
+
+
+def cluster_threads(client) -> int:
+    workers = client.scheduler_info().get("workers", {})
+    return max(sum(w.get("nthreads", 1) for w in workers.values()), 1)
+
+
+class ClusterDispatcher(Dispatcher):
+    """Runs jobs as Dask tasks (see the module doc)."""
+
+    def __init__(self, pool):
+        super().__init__(pool)
+        self.client = pool.cluster
+        self.running: dict = {}  # Dask future -> Chunk
+        self.lanes: dict[str, int] = {}  # Dask worker address -> lane number
+        self._payloads: dict[int, object] = {}  # fn_id -> scattered payload
+        self._token = f"{os.getpid()}-{id(self)}"
+
+    def start(self) -> None:
+        workers = sorted(self.client.scheduler_info().get("workers", {}).items())
+        for number, (address, info) in enumerate(workers):
+            self.lanes[address] = number
+            self._post((ev.WORKER, number, "idle", info.get("pid")))
+        self.ready_at = time.time()
+        self._thread.start()
+
+    def _main(self) -> None:
+        try:
+            while self._stop_status is None:
+                self._take_requests()
+                if self._stop_status is not None:
+                    break
+                self._feed()
+                self._collect_finished()
+        except BaseException as exc:
+            self.error = exc
+            self._stop_status = "failed"
+        finally:
+            self._shutdown(self._stop_status or "failed")
+
+    def _feed(self) -> None:
+        capacity = 2 * self.pool.processes
+        while len(self.running) < capacity:
+            chunk = self._next_chunk()
+            if chunk is None:
+                return
+            self._submit(chunk)
+
+    def _submit(self, chunk: Chunk) -> None:
+        job = chunk.job
+        payload = self._payloads.get(job.fn_id)
+        if payload is None:
+            payload = self._payloads[job.fn_id] = self.client.scatter(
+                self.functions[job.fn_id], broadcast=True)
+        channel = self.pool._session.channel
+        chunk.started = time.time()
+        future = self.client.submit(
+            run_chunk, payload, (self._token, job.fn_id), job.call, chunk.first,
+            chunk.items, tuple(channel.address), bytes(channel.authkey), self.lanes,
+            pure=False, retries=job.retries)
+        self.running[future] = chunk
+
+    def _collect_finished(self) -> None:
+        if not self.running:
+            self._sleep_for_requests()
+            return
+        from distributed import wait
+
+        try:
+            wait(list(self.running), timeout=POLL, return_when="FIRST_COMPLETED")
+        except Exception:  # the timeout: nothing finished yet
+            return
+        for future in [f for f in self.running if f.done()]:
+            chunk = self.running.pop(future)
+            self._on_future(future, chunk)
+
+    def _sleep_for_requests(self) -> None:
+        try:
+            kind, arg = self.requests.get(timeout=POLL)
+        except queue.Empty:
+            return
+        self.requests.put((kind, arg))  # handled by _take_requests, in order
+
+    def _on_future(self, future, chunk: Chunk) -> None:
+        if future.status == "finished":
+            values, failures, events, number = future.result()
+            self._settle_chunk(chunk, values, failures, events, number)
+            return
+        if future.status == "cancelled" or chunk.job.cancelled:
+            return
+        exc = future.exception()
+        crashed = type(exc).__name__ == "KilledWorker"
+        if crashed and len(chunk.items) > 1:  # pin it down: run its items one by one
+            self._requeue(chunk, range(len(chunk.items)))
+            return
+        remote = RemoteFailure.from_exception(exc)
+        if crashed:
+            remote.exc_type = "WorkerCrashed"
+            remote.message = f"Dask lost the workers running this item: {exc}"
+        kind = "crashed" if crashed else "error"
+        self._post((ev.DONE, None, 0, time.time()))
+        for offset in range(len(chunk.items)):
+            self._settle_failure(chunk, offset, kind, remote, None, retry=False)
+
+    def _stop_running(self, job) -> tuple[int, list]:
+        running = 0
+        for future, chunk in list(self.running.items()):
+            if chunk.job is job:
+                future.cancel()
+                running += len(chunk.items)
+                del self.running[future]
+        return running, []
+
+    def _shutdown(self, status: str) -> None:
+        error = None
+        if self.error is not None:
+            error = RuntimeError(f"the pool's dispatcher failed: {self.error!r}")
+            error.__cause__ = self.error
+        for job in list(self.jobs):
+            self._cancel_job(job, error)
+        for future in list(self.running):
+            future.cancel()
+        self.running.clear()
+        for number in self.lanes.values():
+            self._post((ev.WORKER, number, "exited", None))
+
+
+# -- on the Dask worker ----------------------------------------------------------------------
+
+_functions: dict = {}
+_reporters: dict = {}
+_lock = threading.Lock()
+
+
+def run_chunk(payload: bytes, key, call: int, first: int, items: list, address, authkey,
+              lanes: dict):
+    """A chunk of a pool's items, run on a Dask worker (in any of its threads)."""
+    from distributed import get_worker
+
+    from .worker import _load, _run_each, queue_sink
+
+    worker = get_worker()
+    number = lanes.get(worker.address, worker.address)
+    with _lock:
+        fn = _functions.get(key)
+        if fn is None:
+            fn = _functions[key] = _load(payload, {}, [])
+        reporter = _reporters.get((address, threading.get_ident()))
+        if reporter is None:
+            reporter = _reporters[(address, threading.get_ident())] = reporting.Reporter(
+                queue_sink(address, authkey), source=number)
+    reporter.sink([(ev.START, number, first, len(items), short_repr(items[0]), time.time())])
+    reporting.install(reporter, thread_only=True)
+    try:
+        values, failures = _run_each(fn, call, first, items, reporter, [0.0] * 3, 0, False)
+    finally:
+        reporting.install(None, thread_only=True)
+    return values, failures, reporter.take(), number
+

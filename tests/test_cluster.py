@@ -1,0 +1,73 @@
+"""Pools on a real Dask LocalCluster with worker processes on loopback."""
+
+import os
+import signal
+import threading
+import time
+
+import distributed  # in the test extra; for users: pip install "poolbars[dask]"
+import pytest
+
+import poolbars as pb
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        yield client
+
+
+def with_bar(x):
+    for _ in pb.track(range(20), desc=f"item {x}"):
+        time.sleep(0.002)
+    pb.message("done with it")
+    if x == 5:
+        raise ValueError("five is bad")
+    return x * 2
+
+
+def test_map_imap_and_imap_unordered_run_on_the_cluster_with_inner_bars(client):
+    with pb.Pool(cluster=client, display=None, on_error="return") as pool:
+        results = pool.map(with_bar, range(12))
+        assert list(pool.imap(abs, [-3, -2, -1])) == [3, 2, 1]
+        assert sorted(pool.imap_unordered(abs, [-5, -4])) == [4, 5]
+    assert [r for i, r in enumerate(results) if i != 5] == [x * 2 for x in range(12) if x != 5]
+    assert isinstance(results[5], pb.Failure) and results[5].exc_type == "ValueError"
+    assert "five is bad" in results[5].traceback
+    assert pool.state.bars_finished == 12 and pool.state.bar_units == 12 * 20
+    snap = pool.snapshot()
+    assert [lane["name"] for lane in snap["lanes"]] == ["worker 0", "worker 1"]  # one per Dask worker
+    assert sum(lane["done"] for lane in snap["lanes"]) == 11 + 3 + 2
+    s = pool.stats
+    assert (s.total, s.done, s.failed) == (17, 16, 1)
+
+
+def slow(x):
+    time.sleep(0.2)
+    return (x, os.getpid())
+
+
+def test_a_dask_worker_killed_mid_run_loses_nothing(client):
+    pids = list(client.run(os.getpid).values())
+
+    def kill_one():
+        time.sleep(0.8)
+        os.kill(pids[0], signal.SIGKILL)
+
+    threading.Thread(target=kill_one, daemon=True).start()
+    with pb.Pool(cluster=client, display=None) as pool:
+        results = pool.map(slow, range(20))
+    assert [r[0] for r in results] == list(range(20))
+    assert pool.stats.done == 20 and not pool.failures
+    client.wait_for_workers(2, timeout=60)  # the nanny brings it back for the next test
+
+
+def test_local_only_options_are_refused_with_a_cluster(client):
+    with pytest.raises(ValueError, match="timeout cannot be used with cluster="):
+        pb.Pool(cluster=client, timeout=5)
+    with pytest.raises(TypeError, match="distributed.Client"):
+        pb.Pool(cluster="tcp://127.0.0.1:8786")
