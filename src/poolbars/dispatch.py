@@ -41,6 +41,7 @@ from .wire import IN_CHUNK, NO_ITEM, SLOT_WIDTH
 CHUNK_SECONDS = 0.05  # target work per chunk once items prove quick
 MAX_GROWTH = 4  # a chunk is at most this many times the last one
 STOP_GRACE = 1.0  # seconds a worker gets to exit after STOP before it is killed
+MAX_RUNS = 200_000  # settled runs kept for the run record; beyond, they are only counted
 END = "end"  # the last outcome of a job
 ERROR = "error"  # an outcome (ERROR, exception): the caller raises it
 
@@ -101,6 +102,7 @@ class Job:
         self.unsettled = 0  # items read and not yet settled
         self.timing: tuple[int, float] | None = None  # (items, seconds) of the last chunk
         self.requeued: collections.deque[Chunk] = collections.deque()
+        self.number = 0  # which job of its pool this is (1, 2, …), for the run record
         self._input = iterable
         self._it = None
 
@@ -145,6 +147,9 @@ class Dispatcher:
         self.requests: queue.SimpleQueue = queue.SimpleQueue()
         self.error: BaseException | None = None
         self._next_index = 0
+        self._jobs_started = 0
+        self.runs: list[tuple] = []  # settled runs of items, for `Pool.report()`
+        self.runs_dropped = 0  # runs past MAX_RUNS, counted only
         self._current = self.ctx.RawArray("d", [NO_ITEM, 0.0, 0.0] * pool.processes)
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
@@ -220,6 +225,8 @@ class Dispatcher:
                 self._stop_status = arg
 
     def _start_job(self, job: Job) -> None:
+        self._jobs_started += 1
+        job.number = self._jobs_started
         self.jobs.append(job)
         if job.length is not None:  # a sized input: all of it counts as seen from now
             self._count(job, job.length)
@@ -515,11 +522,22 @@ class Dispatcher:
             return
         job = chunk.job
         job.unsettled -= len(values)
+        self._note_run(chunk, len(values), failures, worker_number)
         if job.future is not None:
             _settle_future(job.future, values[0], failures)
         else:
             job.outcomes.put((chunk.position, values, failures, worker_number))
         self._maybe_end(job)
+
+    def _note_run(self, chunk: Chunk, count: int, failures: list, worker_number) -> None:
+        """Keep what the run record needs of a settled run (bounded by MAX_RUNS)."""
+        if len(self.runs) >= MAX_RUNS:
+            self.runs_dropped += 1
+            return
+        label = short_repr(chunk.items[0]) if count == 1 else None
+        failed = {offset: (f.kind, f.error, f.attempts) for offset, f in failures}
+        self.runs.append((chunk.job.number, chunk.position, chunk.first, count, worker_number,
+                          chunk.started, time.time(), chunk.attempt, label, failed))
 
     def _maybe_end(self, job: Job) -> None:
         if job.read_all and job.unsettled == 0 and not job.requeued and not job.ended:

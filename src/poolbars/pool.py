@@ -175,6 +175,21 @@ class Pool:
         with state.lock:
             return state.snapshot()
 
+    def report(self):
+        """The run record (`RunReport`): status, counts, and one `TaskRecord` per settled
+        item — map, index, label, worker, start, end, status, attempts, inner progress,
+        error. `.to_dict()` is JSON-ready; `.to_records()` makes a pandas DataFrame."""
+        from .report import build
+
+        d = self._dispatcher
+        if d is None:
+            raise RuntimeError("the pool has not started: there is nothing to report")
+        state = self.state
+        with state.lock:
+            inner, status = dict(state.inner), state.status
+        return build(self.title or "", status, self.started_at, self.closed_at,
+                     vars(self.stats), list(d.runs), inner, d.runs_dropped)
+
     def results_so_far(self) -> dict:
         """{position: result} of the latest map/starmap's items that finished well: still
         there after an interrupt or an error."""

@@ -19,6 +19,7 @@ MAX_FAILURES = 20
 MAX_TRACEBACK_CHARS = 1500
 MAX_TEXT_CHARS = 300
 RATE_WINDOW = 30.0
+MAX_INNER = 200_000  # tasks whose final bar is remembered for the run record
 TASK_STATUSES = ("pending", "running", "done", "failed", "timeout", "crashed", "cancelled",
                  "retrying", "stalled")
 WORKER_STATES = ("starting", "idle", "busy", "exited", "crashed")
@@ -114,6 +115,7 @@ class PanelState:
         self.failure_count = 0
         self.bars_finished = 0  # bars closed, all sources
         self.bar_units = 0.0  # the final counts of those bars, summed
+        self.inner: dict[int, tuple] = {}  # task index -> (n, total) of its last closed bar
         self.lanes: dict[str, Lane] = {}
         self.started: float | None = None
         self.ended: float | None = None
@@ -222,6 +224,8 @@ class PanelState:
         if closed:
             self.bars_finished += 1
             self.bar_units += n
+            if task is not None and len(self.inner) < MAX_INNER:
+                self.inner[task] = (n, total)
         lane = self._lane_for(source, bar_id, task, t)
         if lane is None:
             return

@@ -1,0 +1,66 @@
+"""The run record: what ran where and when, as plain dataclasses (`Pool.report()`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class TaskRecord:
+    """One item of one map: where and when it ran and how it ended."""
+
+    map: int  # which map call of the pool (1, 2, …)
+    index: int  # its position in that map's input
+    label: str  # a short repr of the item ("#index" for items that ran in a chunk)
+    worker: int | str | None
+    start: float  # seconds since the epoch (for a chunk: when the chunk started)
+    end: float
+    status: str  # done, error, timeout, crashed
+    attempts: int
+    inner_n: float | None = None  # the final count of the task's bar, if it had one
+    inner_total: float | None = None
+    error: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class RunReport:
+    """A pool's run: title, status, timing, counts, and a record per settled item."""
+
+    title: str
+    status: str
+    started: float | None
+    ended: float | None
+    stats: dict
+    tasks: list[TaskRecord] = field(default_factory=list)
+    truncated: int = 0  # settled runs not kept (past the record's bound)
+
+    def to_dict(self) -> dict:
+        """JSON-ready."""
+        return {"title": self.title, "status": self.status, "started": self.started,
+                "ended": self.ended, "stats": self.stats, "truncated": self.truncated,
+                "tasks": [task.to_dict() for task in self.tasks]}
+
+    def to_records(self) -> list[dict]:
+        """One flat dict per task: `pandas.DataFrame(report.to_records())`."""
+        return [task.to_dict() for task in self.tasks]
+
+    def to_json(self, **kwargs) -> str:
+        return json.dumps(self.to_dict(), **kwargs)
+
+
+def build(title: str, status: str, started, ended, stats: dict, runs: list, inner: dict,
+          dropped: int) -> RunReport:
+    tasks = []
+    for job, position, first, count, worker, start, end, attempt, label, failed in runs:
+        for offset in range(count):
+            kind, error, attempts = failed.get(offset, ("done", "", attempt))
+            n, total = inner.get(first + offset, (None, None))
+            tasks.append(TaskRecord(
+                job, position + offset, label if label is not None else f"#{position + offset}",
+                worker, start, end, kind, attempts, n, total, error))
+    tasks.sort(key=lambda t: (t.map, t.index))
+    return RunReport(title, status, started, ended, stats, tasks, dropped)
