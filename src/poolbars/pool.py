@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import itertools
 import os
 import queue
 import threading
@@ -48,6 +49,9 @@ class Pool:
     nothing); tqdm is only touched if a task imports it.
     panel: a `poolbars.Panel` to report to, instead of a panel of the pool's own.
     cluster: a `distributed.Client`: run on that Dask cluster instead of local workers.
+    journal: a file (or directory) where map/starmap write each finished item; a re-run
+    with the same journal skips them and returns their stored results. A journal from
+    another function or input is refused unless resume="force" (resume=False: start over).
     """
 
     def __init__(self, processes: int | None = None, *, title: str | None = None,
@@ -58,7 +62,7 @@ class Pool:
                  start_method: str | None = None, stale_after: float | None = None,
                  on_success: Callable | None = None, on_failure: Callable | None = None,
                  on_exit: Callable | None = None, capture_tqdm: bool = True, panel=None,
-                 cluster=None, **unknown):
+                 cluster=None, journal=None, resume=True, **unknown):
         if unknown:
             raise TypeError(_unknown_options(unknown))
         if cluster is not None:
@@ -130,6 +134,12 @@ class Pool:
                             "the pool's own)")
         self.panel = panel
         self.cluster = cluster
+        self.journal_path = journal
+        self.resume = resume
+        if resume not in (True, False, "force"):
+            raise ValueError(f"resume={resume!r}: give True, False or 'force'")
+        self._journal = None
+        self._maps_run = 0
         self.started_at: float | None = None
         self.closed_at: float | None = None
         self._ctx = multiprocess.get_context(start_method)
@@ -235,6 +245,9 @@ class Pool:
                                     stale_after=self.stale_after, host=host)
         self._dispatcher = (ClusterDispatcher(self) if self.cluster is not None
                             else Dispatcher(self))
+        if self.journal_path is not None:
+            from .journal import Journal
+            self._journal = Journal(self.journal_path, self.resume)
         self._dispatcher.start()
 
     def close(self, status: str | None = None) -> None:
@@ -258,6 +271,8 @@ class Pool:
                 last = _open_pools == 0
             if last and self.start_method == "forkserver" and self.cluster is None:
                 _stop_forkserver()  # leave no process behind
+            if self._journal is not None:
+                self._journal.close()
             if self.on_exit is not None:
                 self.on_exit()
 
@@ -346,6 +361,9 @@ class Pool:
     # -- running jobs --------------------------------------------------------------------
 
     def _collect(self, fn, iterable, call: int, on_error: str | None = None, **job) -> list:
+        self._maps_run += 1
+        if self._journal is not None and call != wire.CALL_ARGS:
+            return self._collect_journaled(fn, iterable, call, on_error, **job)
         self._parts = parts = {}
         job = self._job(fn, iterable, call, **job)
         for position, values, _ in self._settled(job, on_error or self.on_error):
@@ -358,13 +376,52 @@ class Pool:
             results = [value for value in results if value is not _SKIP]
         return results
 
-    def _job(self, fn, iterable, call: int, future: Future | None = None,
-             retries: int | None = None, timeout: float | None = None) -> Job:
+    def _collect_journaled(self, fn, iterable, call, on_error, **job) -> list:
+        """`_collect`, skipping what the journal has and writing down what finishes."""
+        from .journal import FINGERPRINT_ITEMS, fingerprint
+
         self._check_usable(fn, iterable)
         try:
             length = len(iterable)
         except Exception:
             length = None
+        source = iter(iterable)
+        head = list(itertools.islice(source, FINGERPRINT_ITEMS))
+        number = self._maps_run
+        payload = wire.dill_dumps(fn)
+        restored = self._journal.begin(number, fingerprint(payload, head, length))
+        self._dispatcher.restore(len(restored))
+        where: list[int] = []  # the input position of each item sent to the workers
+
+        def remaining():
+            for position, item in enumerate(itertools.chain(head, source)):
+                if position not in restored:
+                    where.append(position)
+                    yield item
+
+        todo = None if length is None else length - len(restored)
+        job = self._job(fn, remaining(), call, length=todo, **job)
+        self._parts = parts = {position: [value] for position, value in restored.items()}
+        for position, values, _ in self._settled(job, on_error or self.on_error, where):
+            for offset, value in enumerate(values):
+                parts[where[position + offset]] = [value]
+                if value is not _SKIP and not isinstance(value, Failure):
+                    self._journal.record(number, where[position + offset], [value])
+            self._taken(job, len(values))
+        results = [parts[position][0] for position in sorted(parts)]
+        if (on_error or self.on_error) == "skip":
+            results = [value for value in results if value is not _SKIP]
+        return results
+
+    def _job(self, fn, iterable, call: int, future: Future | None = None,
+             retries: int | None = None, timeout: float | None = None,
+             length: int | None = None) -> Job:
+        self._check_usable(fn, iterable)
+        if length is None:
+            try:
+                length = len(iterable)
+            except Exception:
+                length = None
         job = Job(self._register(fn), call, iterable, length, self.max_in_flight, future,
                   self.retries if retries is None else retries,
                   self.timeout if timeout is None else timeout)
@@ -372,7 +429,7 @@ class Pool:
             self._dispatcher.submit(job)
         return job
 
-    def _settled(self, job: Job, on_error: str | None = None
+    def _settled(self, job: Job, on_error: str | None = None, where: list | None = None
                  ) -> Iterator[tuple[int, list, int | None]]:
         """Run `job`; yield (position, values, worker) per settled run of items, with the
         error policy and the callbacks applied. Stopping early cancels the job."""
@@ -391,6 +448,8 @@ class Pool:
                     raise outcome[1]
                 position, values, failures, worker = outcome
                 for offset, failure in failures:
+                    if where is not None:  # the job ran a filtered input: name the original
+                        failure.index = where[position + offset]
                     if self.on_failure is not None:
                         self.on_failure(failure)
                     if on_error == "raise":
@@ -400,7 +459,9 @@ class Pool:
                     failed = {offset for offset, _ in failures}
                     for offset, value in enumerate(values):
                         if offset not in failed:
-                            self.on_success(position + offset, value, worker)
+                            index = position + offset
+                            self.on_success(index if where is None else where[index], value,
+                                            worker)
                 yield position, values, worker
         finally:
             if not job.ended:
