@@ -18,6 +18,7 @@ from .state import PanelState
 
 PUSH_INTERVAL = 0.1  # at most ~10 snapshots a second reach the view
 HEARTBEAT = 1.0  # push at least this often while running, so clocks tick on screen
+TIMELINE_EVERY = 1.0  # the timeline is bigger and changes slowly: at most once a second
 DRAIN_BUDGET = 0.05  # seconds of folding before the collector checks its throttle again
 
 
@@ -56,6 +57,7 @@ class Collector:
         self.folded = 0
         self.errors: list[BaseException] = []
         self._pushed_version = -1
+        self._timeline_at = -float("inf")
         self._thread = threading.Thread(target=self._run, name="poolbars-collector", daemon=True)
 
     def start(self) -> None:
@@ -68,7 +70,7 @@ class Collector:
             self._thread.join()
         else:  # never started (or died): do the final work here
             self._drain(block=False)
-            self._push()
+            self._push(final=True)
 
     # -- the thread ------------------------------------------------------------------
 
@@ -77,7 +79,7 @@ class Collector:
             while self._drain(block=True):
                 if self._due():
                     self._push()
-            self._push()
+            self._push(final=True)
         except BaseException as exc:  # keep the reason; stop() then pushes what there is
             self.errors.append(exc)
             raise
@@ -135,11 +137,16 @@ class Collector:
                 fold(event)
         self.folded += len(batch)
 
-    def _push(self) -> None:
+    def _push(self, final: bool = False) -> None:
         self.throttle.mark()
         self._pushed_version = self.state.version
         try:
-            self.push(self.state.snapshot())
+            snapshot = self.state.snapshot()
+            now = self.clock()
+            if final or now - self._timeline_at >= TIMELINE_EVERY:
+                self._timeline_at = now
+                snapshot["timeline"] = self.state.timeline_view()
+            self.push(snapshot)
             self.pushes += 1
         except Exception as exc:  # a view that fails once should not end the run
             self.errors.append(exc)

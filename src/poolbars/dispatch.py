@@ -103,6 +103,7 @@ class Job:
         self.timing: tuple[int, float] | None = None  # (items, seconds) of the last chunk
         self.requeued: collections.deque[Chunk] = collections.deque()
         self.number = 0  # which job of its pool this is (1, 2, …), for the run record
+        self.not_run: list[int] = []  # positions left out by a drain (the Stop button)
         self._input = iterable
         self._it = None
 
@@ -166,6 +167,11 @@ class Dispatcher:
     def add_function(self, fn_id: int, payload: bytes) -> None:
         self.functions[fn_id] = payload
 
+    def drain(self, job: Job) -> None:
+        """Start nothing more of `job`; what runs finishes; the rest counts as cancelled."""
+        self.requests.put(("drain", job))
+        self.wake()
+
     def restore(self, count: int) -> None:
         """Count `count` items as done without running them (they come from a journal)."""
         self.requests.put(("restore", count))
@@ -226,6 +232,8 @@ class Dispatcher:
                 self._start_job(arg)
             elif kind == "cancel":
                 self._cancel_job(arg)
+            elif kind == "drain":
+                self._drain_job(arg)
             elif kind == "restore":  # items a journal already has: counted done at once
                 self.stats.total += arg
                 self.stats.done += arg
@@ -461,8 +469,8 @@ class Dispatcher:
         in line on its own, and a crash is pinned on its item when it happens again."""
         chunk, slot.chunk = slot.chunk, None
         running = self._current[SLOT_WIDTH * slot.number]
-        self._post((ev.DONE, slot.number, 0, time.time()))  # close its chunk on the panel
         if running == IN_CHUNK and len(chunk.items) > 1:
+            self._post((ev.DONE, slot.number, 0, time.time()))  # close its chunk on the panel
             self._requeue(chunk, range(len(chunk.items)))
             self._replace(slot, "crashed")
             return
@@ -473,6 +481,7 @@ class Dispatcher:
         text = f"worker {slot.number} (pid {slot.pid}) {how}"
         remote = RemoteFailure(exc_type, text, f"{exc_type}: {text}\n")
         self._settle_failure(chunk, offset, kind, remote, slot.number)
+        self._post((ev.DONE, slot.number, 0, time.time()))  # close its chunk on the panel
         self._requeue(chunk, [i for i in range(len(chunk.items)) if i != offset])
         self._replace(slot, "crashed")
 
@@ -579,6 +588,20 @@ class Dispatcher:
                 job.future.set_exception(error)
             else:
                 job.future.cancel()
+        self._maybe_end(job)
+
+    def _drain_job(self, job: Job) -> None:
+        if job.ended or job.cancelled:
+            return
+        waiting = [c.position + i for c in job.requeued for i in range(len(c.items))]
+        unread = list(range(job.read, job.counted))  # known from len(), never read
+        job.not_run = waiting + unread
+        job.requeued.clear()
+        job.read_all = True
+        job.unsettled -= len(waiting)
+        count = len(waiting) + len(unread)
+        self.stats.cancelled += count
+        self._post((ev.CANCEL, count, []))
         self._maybe_end(job)
 
     def _stop_running(self, job: Job) -> tuple[int, list]:

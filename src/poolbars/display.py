@@ -37,6 +37,7 @@ class WidgetView:
 
     def close(self, snapshot: dict) -> None:
         self.panel.apply(snapshot)
+        self.panel.on_stop = None
         if self.handle is not None:  # refresh the text/plain and text/html fallbacks too
             self.handle.update(self.panel)
 

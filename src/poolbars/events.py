@@ -25,6 +25,7 @@ parent (pool) -- lifecycle, one batch per dispatch/result:
     (CANCEL, count, workers)                   `count` items that never started, and the
                                                chunks running on `workers`, will never finish
     (END, status, t)                           the run ended: done/failed/cancelled
+    (CONTROL, stoppable, stopping)             the panel's Stop button may be used / was
 
 reporters (any process) -- task progress, coalesced:
     (BAR, source, bar_id, task, desc, n, total, unit, postfix, closed, t)
@@ -44,6 +45,7 @@ FAIL = "fail"
 RETRY = "retry"
 CANCEL = "cancel"
 END = "end"
+CONTROL = "control"
 BAR = "bar"
 MESSAGE = "message"
 

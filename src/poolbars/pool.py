@@ -16,6 +16,7 @@ from typing import Callable, Iterable, Iterator
 
 import multiprocess
 
+from . import events as ev
 from . import wire
 from .dispatch import END, ERROR, Dispatcher, Job, Stats
 from .display import resolve
@@ -316,6 +317,17 @@ class Pool:
                     yield value
             self._taken(job, len(values))
 
+    def map_async(self, fn: Callable, iterable: Iterable):
+        """Start `map` in the background and return a `MapHandle` at once: the panel keeps
+        updating while you run other cells, and its Stop button drains the run.
+        `handle.result(timeout=None)` gives the results."""
+        from .handle import MapHandle
+
+        return MapHandle(self, self._job(fn, iterable, wire.CALL_ITEM))
+
+    def _post_control(self, stoppable: bool, stopping: bool) -> None:
+        self._session.post([(ev.CONTROL, stoppable, stopping)])
+
     def submit(self, fn: Callable, /, *args, **kwargs) -> Future:
         """Run `fn(*args, **kwargs)` in a worker; a `concurrent.futures.Future` of it."""
         future: Future = Future()
@@ -512,8 +524,16 @@ class Pool:
             self.on_failure(self.failures[-1])
 
 
-def map(fn: Callable, iterable: Iterable, processes: int | None = None, **options) -> list:
-    """`Pool(processes, **options).map(fn, iterable)` in one call."""
+def map(fn: Callable, iterable: Iterable, processes: int | None = None, *,
+        block: bool = True, **options):
+    """`Pool(processes, **options).map(fn, iterable)` in one call. With block=False: a
+    `MapHandle` at once, and the pool closes itself when the map is over."""
+    if not block:
+        from .handle import MapHandle
+
+        pool = Pool(processes, **options)
+        pool.start()
+        return MapHandle(pool, pool._job(fn, iterable, wire.CALL_ITEM), owns_pool=True)
     with Pool(processes, **options) as pool:
         return pool.map(fn, iterable)
 

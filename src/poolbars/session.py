@@ -38,6 +38,12 @@ class Session:
         with Session._open_lock:
             Session._open.append(self)
 
+    def on_stop(self, callback) -> None:
+        """Call `callback` when the panel's Stop button is pressed (widget view only)."""
+        panel = getattr(self.view, "panel", None)
+        if panel is not None:
+            panel.on_stop = callback
+
     @classmethod
     def active(cls) -> Session | None:
         """The innermost open session of this process, if any."""
@@ -59,6 +65,8 @@ class Session:
         self.reporter.flush()
         self.post([(END, status, time.time())])
         self.collector.stop()
-        self.view.close(self.state.snapshot())
+        final = self.state.snapshot()
+        final["timeline"] = self.state.timeline_view()
+        self.view.close(final)
         if self.channel is not None:
             self.channel.close()

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import threading
 import time
+import collections
 from collections import deque
 from dataclasses import dataclass, field
 
 from . import events as ev
+from .timeline import Throughput, Timeline
 
 MAX_LANES = 64
 MAX_FAILURES = 20
@@ -116,6 +118,11 @@ class PanelState:
         self.bars_finished = 0  # bars closed, all sources
         self.bar_units = 0.0  # the final counts of those bars, summed
         self.inner: dict[int, tuple] = {}  # task index -> (n, total) of its last closed bar
+        self.timeline = Timeline()
+        self.stoppable = False  # background mode: the Stop button may be used
+        self.stopping = False
+        self.throughput = Throughput()
+        self.lane_throughput: dict[str, Throughput] = collections.defaultdict(Throughput)
         self.lanes: dict[str, Lane] = {}
         self.started: float | None = None
         self.ended: float | None = None
@@ -125,7 +132,7 @@ class PanelState:
             ev.WORKER: self._worker, ev.SEEN: self._seen, ev.START: self._start,
             ev.DONE: self._done, ev.FAIL: self._fail, ev.RETRY: self._retry,
             ev.CANCEL: self._cancel, ev.END: self._end, ev.BAR: self._bar,
-            ev.MESSAGE: self._message,
+            ev.MESSAGE: self._message, ev.CONTROL: self._control,
         }
 
     # -- folding -----------------------------------------------------------------------
@@ -162,6 +169,7 @@ class PanelState:
         key = str(worker)
         self.chunks[key] = [first, count, label, 0]
         self.retrying = max(self.retrying - retried, 0)
+        self.timeline.start(key, label, count, t)
         lane = self.lanes.get(key)
         if lane is not None:
             lane.state = "busy"
@@ -178,6 +186,10 @@ class PanelState:
     def _done(self, worker, count, t):
         key = str(worker)
         self.chunks.pop(key, None)
+        self.timeline.end(key, t)
+        if count:
+            self.throughput.add(count, t)
+            self.lane_throughput[key].add(count, t)
         self.done += count
         lane = self.lanes.get(key)
         if lane is not None:
@@ -186,6 +198,7 @@ class PanelState:
 
     def _fail(self, worker, index, label, kind, error, traceback, attempts, t):
         self._settle(worker, index)
+        self.timeline.mark(str(worker), "failed" if kind == "error" else kind, error)
         if kind == "timeout":
             self.timed_out += 1
         elif kind == "crashed":
@@ -201,19 +214,27 @@ class PanelState:
 
     def _retry(self, worker, index, label, kind, error, attempts, t):
         self._settle(worker, index)
+        self.timeline.mark(str(worker), "retried", error)
         self.retrying += 1
 
     def _cancel(self, count, workers=()):
         for worker in workers:
+            self.timeline.mark(str(worker), "cancelled")
+            self.timeline.end(str(worker), time.time())
             chunk = self.chunks.pop(str(worker), None)
             if chunk is not None:
                 count += chunk[1] - chunk[3]
         self.cancelled += count
 
+    def _control(self, stoppable, stopping):
+        self.stoppable, self.stopping = stoppable, stopping
+
     def _end(self, status, t=None):
         self.status = status
         self.ended = t if t is not None else time.time()
         self.chunks.clear()  # the run is over: nothing runs any more
+        for key in list(self.timeline.lanes):
+            self.timeline.end(key, self.ended, "cancelled")
         for lane in self.lanes.values():
             if lane.is_worker and lane.state in ("busy", "idle", "starting"):
                 lane.state = "exited"
@@ -329,16 +350,29 @@ class PanelState:
             remaining = None if lead.total is None else lead.total - lead.n
             unit = lead.unit
         eta = remaining / rate if rate and remaining is not None and self.status == "running" else None
-        overall.update(elapsed=round(elapsed, 3), rate=rate, eta=eta, unit=unit)
+        overall.update(elapsed=round(elapsed, 3), rate=rate, eta=eta, unit=unit,
+                       spark=self.throughput.spark(end, self.started))
         return {
             "title": self.title,
             "status": self.status,
             "overall": overall,
-            "lanes": [self._lane_dict(lane, now, self.stale_after) for lane in lanes[:MAX_LANES]],
+            "lanes": [dict(self._lane_dict(lane, now, self.stale_after),
+                           spark=self.lane_throughput[lane.key].spark(end, self.started)
+                           if lane.key in self.lane_throughput else [])
+                      for lane in lanes[:MAX_LANES]],
             "more_lanes": max(len(lanes) - MAX_LANES, 0),
             "failures": [f.to_dict() for f in self.failures],
             "more_failures": self.failure_count - len(self.failures),
+            "stoppable": self.stoppable and self.status == "running",
+            "stopping": self.stopping,
         }
+
+    def timeline_view(self, now: float | None = None) -> dict:
+        """The `timeline` trait: blocks per lane, times relative to the first start."""
+        now = time.time() if now is None else now
+        end = self.ended if self.ended is not None else now
+        names = {key: lane.name for key, lane in self.lanes.items()}
+        return self.timeline.view(self.started, end, names)
 
     def _lead_bar(self, lanes) -> BarState | None:
         """The first bar of a panel that shows bars only (no pool), else None."""

@@ -7,7 +7,7 @@ import html as _html
 import math
 
 SNAPSHOT_KEYS = ("title", "status", "overall", "lanes", "more_lanes", "failures",
-                 "more_failures")
+                 "more_failures", "stoppable", "stopping")
 
 
 def duration(seconds: float | None) -> str:

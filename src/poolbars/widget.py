@@ -83,6 +83,37 @@ class ProgressPanel(anywidget.AnyWidget):
     - Default: `0`
     """
 
+    stoppable = t.Bool(False).tag(sync=True)
+    """Whether the Stop button may be used (a background run: `map_async`).
+
+    - Type: `bool`
+    - Default: `False`
+    """
+
+    stopping = t.Bool(False).tag(sync=True)
+    """Whether Stop was pressed and the run is draining (running items finish).
+
+    - Type: `bool`
+    - Default: `False`
+    """
+
+    timeline = t.Dict().tag(sync=True)
+    """What ran where and when: `t0`, `t1`, `lanes` (each with `blocks` of
+    [start, end, status, label, error], seconds after `t0`), `more_blocks`.
+
+    - Type: `dict`
+    - Default: `{}`
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.on_stop = None  # called (no arguments) when the Stop button is pressed
+        self.on_msg(self._message)
+
+    def _message(self, widget, content, buffers) -> None:
+        if isinstance(content, dict) and content.get("event") == "stop" and self.on_stop:
+            self.on_stop()
+
     def snapshot(self) -> dict:
         """The panel's current state, in the shape the views share."""
         return {name: getattr(self, name) for name in text.SNAPSHOT_KEYS}
@@ -92,6 +123,8 @@ class ProgressPanel(anywidget.AnyWidget):
         with self.hold_sync():
             for name in text.SNAPSHOT_KEYS:
                 setattr(self, name, snapshot[name])
+            if "timeline" in snapshot:
+                self.timeline = snapshot["timeline"]
 
     def _repr_mimebundle_(self, **kwargs):
         # The fallbacks show the current state: what a saved notebook shows without JS.
