@@ -22,6 +22,24 @@ export function h(doc, tag, className, children) {
   return node;
 }
 
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/**
+ * A new SVG element with a class and attributes (drawing is plain SVG: no library).
+ * @template {keyof SVGElementTagNameMap} K
+ * @param {Document} doc
+ * @param {K} tag
+ * @param {string} [className]
+ * @param {Record<string, string>} [attrs]
+ * @returns {SVGElementTagNameMap[K]}
+ */
+export function svg(doc, tag, className, attrs) {
+  const node = /** @type {SVGElementTagNameMap[K]} */ (doc.createElementNS(SVG_NS, tag));
+  if (className) node.setAttribute("class", className);
+  if (attrs) for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+  return node;
+}
+
 /**
  * Set an element's text, if it differs.
  * @param {Element} node
@@ -46,12 +64,22 @@ export function setAttr(node, name, value) {
 }
 
 /**
- * Show or hide an element, if that changes anything.
- * @param {HTMLElement} node
+ * Show or hide an element (HTML or SVG: the panel's CSS hides any `[hidden]`),
+ * if that changes anything.
+ * @param {Element} node
  * @param {boolean} hidden
  */
 export function setHidden(node, hidden) {
-  if (node.hidden !== hidden) node.hidden = hidden;
+  setAttr(node, "hidden", hidden ? "" : null);
+}
+
+/**
+ * Enable or disable a button, if that changes anything.
+ * @param {HTMLButtonElement} node
+ * @param {boolean} disabled
+ */
+export function setDisabled(node, disabled) {
+  if (node.disabled !== disabled) node.disabled = disabled;
 }
 
 /** Last width written per element: browsers normalise `style.width`, so it can't be compared. */

@@ -79,6 +79,19 @@ export function formatDuration(seconds) {
 }
 
 /**
+ * How long something took, fine enough for short tasks: `0.42 s`, `3.1 s`, then
+ * as a clock from 10 s on (`0:12`, `1:02:03`). Unknown → `?`.
+ * @param {number | null | undefined} seconds
+ * @returns {string}
+ */
+export function formatSpan(seconds) {
+  if (!isNum(seconds) || seconds < 0) return "?";
+  if (seconds < 1) return `${seconds.toFixed(2)} s`;
+  if (seconds < 10) return `${seconds.toFixed(1)} s`;
+  return formatDuration(seconds);
+}
+
+/**
  * A rate in units per second: `3.2 it/s`, `45 it/s`, `12.5k it/s`; below one per
  * second it is turned round, as tqdm does: `2.1 s/it`. Unknown → "".
  * @param {number | null | undefined} perSecond

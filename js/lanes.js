@@ -1,13 +1,15 @@
 /**
  * The lane rows: one per worker (or stand-alone bar), keyed by `lane.key` and
  * updated in place. A row: state dot + name · task label + desc · inner bar ·
- * `n/total unit` · time on the task · items done; a second line for the message
+ * `n/total unit` · time on the task · items done · throughput sparkline; a second
+ * line for the message
  * and postfix pairs appears only when there is one.
  * @module lanes
  */
 
 import { h, reconcile, setAttr, setHidden, setText, setWidth } from "./dom.js";
 import { formatCount, formatDuration, formatFraction, formatPercent, fraction } from "./format.js";
+import { createSparkline, updateSparkline } from "./sparkline.js";
 
 /** @typedef {import("./state.js").Lane} Lane */
 
@@ -22,6 +24,7 @@ import { formatCount, formatDuration, formatFraction, formatPercent, fraction } 
  * @property {HTMLElement} count
  * @property {HTMLElement} time
  * @property {HTMLElement} done
+ * @property {SVGSVGElement} spark
  * @property {HTMLElement} info
  * @property {HTMLElement} message
  * @property {HTMLElement} postfix
@@ -85,15 +88,16 @@ export class LaneList {
   /**
    * @param {Lane[]} lanes
    * @param {number} drift seconds to add to the elapsed time of busy lanes
+   * @param {string} [itemUnit] the unit of the pool's items, which the sparklines count
    */
-  update(lanes, drift) {
+  update(lanes, drift, itemUnit = "") {
     reconcile(
       this.el,
       this.rows,
       lanes,
       (lane) => lane.key,
       () => this.createRow(),
-      (row, lane) => updateRow(row, lane, drift),
+      (row, lane) => updateRow(row, lane, drift, itemUnit),
     );
     setHidden(this.el, lanes.length === 0);
   }
@@ -112,6 +116,7 @@ export class LaneList {
     const count = h(doc, "span", "pb-lane-count");
     const time = h(doc, "span", "pb-lane-time");
     const done = h(doc, "span", "pb-lane-done");
+    const spark = createSparkline(doc, "pb-lane-spark");
     const message = h(doc, "span", "pb-message");
     const postfix = h(doc, "span", "pb-postfix");
     const info = h(doc, "div", "pb-lane-info", [message, postfix]);
@@ -122,10 +127,11 @@ export class LaneList {
       count,
       time,
       done,
+      spark,
       info,
     ]);
     el.setAttribute("role", "listitem");
-    return { el, dot, name, task, desc, bar, fill, count, time, done, info, message, postfix };
+    return { el, dot, name, task, desc, bar, fill, count, time, done, spark, info, message, postfix };
   }
 }
 
@@ -134,8 +140,9 @@ export class LaneList {
  * @param {LaneRow} row
  * @param {Lane} lane
  * @param {number} drift
+ * @param {string} itemUnit
  */
-function updateRow(row, lane, drift) {
+function updateRow(row, lane, drift, itemUnit) {
   const tone = laneTone(lane);
   setAttr(row.el, "data-state", lane.state || null);
   setAttr(row.el, "data-tone", tone);
@@ -166,6 +173,7 @@ function updateRow(row, lane, drift) {
     timed ? "time on this task" : null);
   setText(row.done, lane.done > 0 ? `✓ ${formatCount(lane.done)}` : "");
   setAttr(row.done, "title", lane.done > 0 ? `${lane.done} finished by ${lane.name || "this lane"}` : null);
+  updateSparkline(row.spark, lane.spark, itemUnit);
 
   setText(row.message, lane.message);
   setHidden(row.message, lane.message === "");

@@ -1,32 +1,46 @@
 /**
- * The whole panel: header (title, status badge, count chips), the overall bar
- * and its line of numbers, the lane rows, `+N more workers`, and the failures.
+ * The whole panel: header (title, status badge, count chips, Stop button), the
+ * overall bar and its line of numbers with a throughput sparkline, the view tabs
+ * (Lanes / Timeline, once there is a timeline), the lane rows and `+N more
+ * workers` or the timeline, and the failures.
  * Built once; `update` rewrites only the sections whose traits changed, and
  * within them only the nodes whose content changed.
  * @module panel
  */
 
-import { h, setAttr, setHidden, setText, setWidth } from "./dom.js";
+import { h, setAttr, setDisabled, setHidden, setText, setWidth } from "./dom.js";
 import { FailureList } from "./failures.js";
 import { formatCount, formatDuration, formatFraction, formatPercent, formatRate } from "./format.js";
 import { LaneList } from "./lanes.js";
+import { createSparkline, updateSparkline } from "./sparkline.js";
 import { TRAITS, failedCount, processedCount } from "./state.js";
+import { TimelineView } from "./timeline.js";
 
 /** @typedef {import("./state.js").Snapshot} Snapshot */
 /** @typedef {import("./state.js").Overall} Overall */
 /** @typedef {import("./state.js").Trait} Trait */
-/** @typedef {"header" | "overall" | "lanes" | "more" | "failures"} Section */
+/** @typedef {"header" | "overall" | "lanes" | "more" | "failures" | "timeline" | "stop"} Section */
+/** @typedef {"lanes" | "timeline"} View */
 
 /** Which sections read which trait. */
 const SECTIONS = /** @type {Record<Trait, Section[]>} */ ({
   title: ["header"],
-  status: ["header", "overall", "lanes"],
+  status: ["header", "overall", "lanes", "stop"],
   overall: ["header", "overall"],
   lanes: ["lanes"],
   more_lanes: ["more"],
   failures: ["failures"],
   more_failures: ["failures"],
+  timeline: ["timeline"],
+  stoppable: ["stop"],
+  stopping: ["stop"],
 });
+
+/** The Stop button's tooltip in blocking mode, where only the kernel can interrupt the run. */
+export const FOREGROUND_TIP =
+  "Running in the foreground: use the kernel's interrupt (■) to stop; map_async runs can be stopped here";
+const STOP_TIP = "Stop: start no new items, let the running ones finish";
+const STOPPING_TIP = "Stopping: no new items start; the running ones finish";
 
 /**
  * The count chips of the header, in order. `always`: shown even at zero.
@@ -52,8 +66,13 @@ const STATUS_TONE = /** @type {Record<string, string>} */ ({
 });
 
 export class Panel {
-  /** @param {Document} doc */
-  constructor(doc) {
+  /**
+   * @param {Document} doc
+   * @param {{onStop?: () => void}} [actions] what the Stop button does (sends the message)
+   */
+  constructor(doc, actions = {}) {
+    /** @type {Snapshot | null} the snapshot last drawn */
+    this.last = null;
     this.title = h(doc, "span", "pb-title");
     this.status = h(doc, "span", "pb-status");
     this.chips = CHIPS.map((chip) => {
@@ -62,10 +81,24 @@ export class Panel {
       el.setAttribute("data-kind", chip.kind);
       return { ...chip, el, n };
     });
+    this.stop = h(doc, "button", "pb-stop");
+    this.stop.type = "button";
+    this.stop.hidden = true;
+    /** Pressed here: the message went out, so it is not sent again. */
+    this.stopRequested = false;
+    const onStop = actions.onStop ?? (() => {});
+    this.onStopClick = () => {
+      if (this.stop.disabled || this.stopRequested) return;
+      this.stopRequested = true;
+      if (this.last) this.updateStop(this.last);
+      onStop();
+    };
+    this.stop.addEventListener("click", this.onStopClick);
     const header = h(doc, "div", "pb-header", [
       this.title,
       this.status,
       h(doc, "span", "pb-chips", this.chips.map((c) => c.el)),
+      this.stop,
     ]);
 
     this.okFill = h(doc, "div", "pb-fill");
@@ -78,25 +111,63 @@ export class Panel {
     this.count = h(doc, "span", "pb-ov-count");
     this.percent = h(doc, "span", "pb-ov-percent");
     this.rate = h(doc, "span", "pb-ov-rate");
+    this.spark = createSparkline(doc, "pb-ov-spark");
     this.elapsed = h(doc, "span", "pb-ov-elapsed");
     this.eta = h(doc, "span", "pb-ov-eta");
     const overall = h(doc, "div", "pb-overall", [
       this.bar,
-      h(doc, "div", "pb-overall-text", [this.count, this.percent, this.rate, this.elapsed, this.eta]),
+      h(doc, "div", "pb-overall-text", [this.count, this.percent, this.rate, this.spark, this.elapsed, this.eta]),
     ]);
+
+    /** @type {View} the view the user picked; lanes until there is a timeline */
+    this.view = "lanes";
+    /** The timeline is only redrawn while shown: a hidden one notes that it is behind. */
+    this.timelineStale = true;
+    this.tabs = /** @type {Array<[View, HTMLButtonElement]>} */ ([["lanes", "Lanes"], ["timeline", "Timeline"]].map(
+      ([view, label]) => {
+        const tab = h(doc, "button", "pb-tab");
+        tab.type = "button";
+        tab.textContent = label;
+        tab.setAttribute("role", "tab");
+        tab.setAttribute("data-view", view);
+        return [view, tab];
+      },
+    ));
+    this.views = h(doc, "div", "pb-views", this.tabs.map(([, tab]) => tab));
+    this.views.setAttribute("role", "tablist");
+    this.views.setAttribute("aria-label", "view");
+    this.views.hidden = true;
+    /** @param {Event} event */
+    this.onTabClick = (event) => {
+      const tab = /** @type {Element | null} */ (event.target)?.closest?.(".pb-tab");
+      const view = tab?.getAttribute("data-view");
+      if (view === "lanes" || view === "timeline") this.showView(view);
+    };
+    this.views.addEventListener("click", this.onTabClick);
 
     this.lanes = new LaneList(doc);
     this.moreLanes = h(doc, "div", "pb-more pb-more-lanes");
+    this.lanesView = h(doc, "div", "pb-view pb-view-lanes", [this.lanes.el, this.moreLanes]);
+    this.timeline = new TimelineView(doc);
+    this.timeline.el.hidden = true;
     this.failures = new FailureList(doc);
 
     this.root = h(doc, "div", "poolbars-panel", [
       header,
       overall,
-      this.lanes.el,
-      this.moreLanes,
+      this.views,
+      this.lanesView,
+      this.timeline.el,
       this.failures.el,
     ]);
     this.root.setAttribute("role", "group");
+  }
+
+  /** Remove every listener the panel added. */
+  destroy() {
+    this.stop.removeEventListener("click", this.onStopClick);
+    this.views.removeEventListener("click", this.onTabClick);
+    this.timeline.destroy();
   }
 
   /**
@@ -109,13 +180,57 @@ export class Panel {
     /** @type {Set<Section>} */
     const sections = new Set();
     for (const trait of changed) for (const section of SECTIONS[trait] ?? []) sections.add(section);
+    this.last = s;
     setAttr(this.root, "data-status", s.status);
     setAttr(this.root, "aria-label", s.title || "progress");
     if (sections.has("header")) this.updateHeader(s);
     if (sections.has("overall")) this.updateOverall(s, drift);
-    if (sections.has("lanes")) this.lanes.update(s.lanes, drift);
+    if (sections.has("lanes")) this.lanes.update(s.lanes, drift, s.overall.unit);
     if (sections.has("more")) this.updateMoreLanes(s.more_lanes);
     if (sections.has("failures")) this.failures.update(s.failures, s.more_failures);
+    if (sections.has("stop")) this.updateStop(s);
+    if (sections.has("timeline")) {
+      this.timelineStale = true;
+      this.applyView();
+    }
+  }
+
+  /**
+   * Switch to a view (a tab was clicked).
+   * @param {View} view
+   */
+  showView(view) {
+    this.view = view;
+    this.applyView();
+  }
+
+  /** Show the chosen view; the tabs only once there is a timeline to show. */
+  applyView() {
+    const timeline = this.last?.timeline;
+    const hasTimeline = timeline !== undefined && timeline.lanes.length > 0;
+    const view = hasTimeline ? this.view : "lanes";
+    setHidden(this.views, !hasTimeline);
+    for (const [name, tab] of this.tabs) setAttr(tab, "aria-selected", String(name === view));
+    setHidden(this.lanesView, view !== "lanes");
+    setHidden(this.timeline.el, view !== "timeline");
+    if (view === "timeline" && this.timelineStale && timeline) {
+      this.timeline.update(timeline);
+      this.timelineStale = false;
+    }
+  }
+
+  /**
+   * The Stop button: only while running; usable in background mode; "Stopping…"
+   * once pressed (here or in another view of the same run).
+   * @param {Snapshot} s
+   */
+  updateStop(s) {
+    const stopping = s.stopping || this.stopRequested;
+    setHidden(this.stop, s.status !== "running");
+    setText(this.stop, stopping ? "Stopping…" : "Stop");
+    setDisabled(this.stop, stopping || !s.stoppable);
+    setAttr(this.stop, "data-stopping", stopping ? "" : null);
+    setAttr(this.stop, "title", stopping ? STOPPING_TIP : s.stoppable ? STOP_TIP : FOREGROUND_TIP);
   }
 
   /**
@@ -125,7 +240,7 @@ export class Panel {
    */
   tick(s, drift) {
     this.updateOverall(s, drift);
-    this.lanes.update(s.lanes, drift);
+    this.lanes.update(s.lanes, drift, s.overall.unit);
   }
 
   /** @param {Snapshot} s */
@@ -179,6 +294,7 @@ export class Panel {
     const rate = formatRate(o.rate, o.unit);
     setText(this.rate, rate);
     setHidden(this.rate, rate === "");
+    updateSparkline(this.spark, o.spark, o.unit);
     setText(this.elapsed, `${formatDuration(o.elapsed + drift)} elapsed`);
     const showEta = running && o.eta !== null;
     // an estimate of time left rounds up: "0:00" would claim the run is over

@@ -14,6 +14,9 @@ export const TRAITS = /** @type {const} */ ([
   "more_lanes",
   "failures",
   "more_failures",
+  "timeline",
+  "stoppable",
+  "stopping",
 ]);
 
 /** @typedef {typeof TRAITS[number]} Trait */
@@ -33,6 +36,7 @@ export const TRAITS = /** @type {const} */ ([
  * @property {number | null} rate items per second
  * @property {number | null} eta seconds
  * @property {string} unit
+ * @property {number[]} spark items finished per second, 2-second buckets, oldest first
  */
 
 /**
@@ -51,6 +55,7 @@ export const TRAITS = /** @type {const} */ ([
  * @property {number} elapsed seconds on the current task
  * @property {number} done items this lane finished
  * @property {boolean} stalled no news of its task for `stale_after` seconds
+ * @property {number[]} spark items finished per second, 2-second buckets, oldest first
  */
 
 /**
@@ -65,6 +70,32 @@ export const TRAITS = /** @type {const} */ ([
  */
 
 /**
+ * One chunk of items run on a lane: times in seconds after `t0`.
+ * @typedef {object} Block
+ * @property {number} start
+ * @property {number} end never before `start`
+ * @property {string} status `done` · `failed` · `timeout` · `crashed` · `retried` · `running`
+ * @property {string} label the item's label, or "N items" for merged blocks
+ * @property {string} error "" or the error text
+ */
+
+/**
+ * @typedef {object} TimelineLane
+ * @property {string} key stable id, keys the DOM row
+ * @property {string} name
+ * @property {Block[]} blocks
+ */
+
+/**
+ * What ran where and when (docs/snapshot.md, "Insight fields").
+ * @typedef {object} Timeline
+ * @property {number | null} t0 epoch seconds of the first start
+ * @property {number} t1 seconds after t0: now, or the end
+ * @property {TimelineLane[]} lanes
+ * @property {number} more_blocks blocks merged away to stay bounded
+ */
+
+/**
  * @typedef {object} Snapshot
  * @property {string} title
  * @property {string} status `running` · `done` · `failed` · `cancelled`
@@ -73,6 +104,9 @@ export const TRAITS = /** @type {const} */ ([
  * @property {number} more_lanes
  * @property {Failure[]} failures
  * @property {number} more_failures
+ * @property {Timeline} timeline empty when the model has none (older Python, old notebook)
+ * @property {boolean} stoppable the run is in background mode: Stop may be used
+ * @property {boolean} stopping Stop was pressed and the pool is draining
  */
 
 /**
@@ -102,6 +136,9 @@ export function withTrait(s, name, raw) {
     case "more_lanes": s.more_lanes = int(raw); break;
     case "failures": s.failures = list(raw).map(readFailure); break;
     case "more_failures": s.more_failures = int(raw); break;
+    case "timeline": s.timeline = readTimeline(raw); break;
+    case "stoppable": s.stoppable = raw === true; break;
+    case "stopping": s.stopping = raw === true; break;
   }
   return s;
 }
@@ -126,6 +163,7 @@ export function readOverall(raw) {
     rate: numOrNull(o.rate),
     eta: numOrNull(o.eta),
     unit: str(o.unit),
+    spark: readSpark(o.spark),
   };
 }
 
@@ -151,6 +189,7 @@ export function readLane(raw, i) {
     elapsed: num(o.elapsed),
     done: int(o.done),
     stalled: o.stalled === true,
+    spark: readSpark(o.spark),
   };
 }
 
@@ -169,6 +208,67 @@ export function readFailure(raw) {
     worker: o.worker == null ? null : String(o.worker),
     attempts: int(o.attempts),
   };
+}
+
+/**
+ * A timeline; anything missing or malformed reads as empty.
+ * @param {unknown} raw
+ * @returns {Timeline}
+ */
+export function readTimeline(raw) {
+  const o = obj(raw);
+  const t1 = Math.max(0, num(o.t1));
+  return {
+    t0: numOrNull(o.t0),
+    t1,
+    lanes: list(o.lanes).map((lane, i) => readTimelineLane(lane, i, t1)),
+    more_blocks: int(o.more_blocks),
+  };
+}
+
+/**
+ * @param {unknown} raw
+ * @param {number} i position, the key of last resort
+ * @param {number} t1 the end of a block that has none yet
+ * @returns {TimelineLane}
+ */
+function readTimelineLane(raw, i, t1) {
+  const o = obj(raw);
+  return {
+    key: o.key == null ? `#${i}` : String(o.key),
+    name: str(o.name),
+    blocks: list(o.blocks).flatMap((block) => readBlock(block, t1)),
+  };
+}
+
+/**
+ * A block: `[start, end, status, label, error]` on the wire (an object with those
+ * keys is read too). Not a list or object: no block.
+ * @param {unknown} raw
+ * @param {number} t1
+ * @returns {Block[]}
+ */
+function readBlock(raw, t1) {
+  /** @type {unknown[]} */
+  let f;
+  if (Array.isArray(raw)) f = raw;
+  else if (raw !== null && typeof raw === "object") {
+    const o = obj(raw);
+    f = [o.start, o.end, o.status, o.label, o.error];
+  } else return [];
+  const start = Math.max(0, num(f[0]));
+  // A block with no end yet is still going: it ends now.
+  const end = numOrNull(f[1]) ?? t1;
+  return [{ start, end: Math.max(start, end), status: str(f[2]), label: str(f[3]), error: str(f[4]) }];
+}
+
+/**
+ * A sparkline series: finite, non-negative numbers (anything else counts as 0).
+ * @param {unknown} raw
+ * @returns {number[]}
+ */
+function readSpark(raw) {
+  return list(raw).map((x) => Math.max(0, num(x)));
 }
 
 /**

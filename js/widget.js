@@ -1,8 +1,9 @@
 /**
  * The anywidget front end of `ProgressPanel`: `render` builds the panel from the
  * model's current traits, follows `change:<trait>` to update it in place, ticks
- * the clocks once a second while the run is live, and returns a cleanup that
- * removes every listener and timer it added.
+ * the clocks once a second while the run is live, sends `{event: "stop"}` when
+ * the Stop button is pressed, and returns a cleanup that removes every listener
+ * and timer it added.
  * @module widget
  */
 
@@ -21,6 +22,7 @@ export const MAX_DRIFT_S = 60;
  * @property {(name: string) => any} get
  * @property {(event: string, callback: () => void) => void} on
  * @property {(event: string, callback: () => void) => void} off
+ * @property {(content: object) => void} [send] a custom message to Python
  */
 
 /** The cleanup of the view currently drawn in each element, so a second render replaces it. */
@@ -32,7 +34,10 @@ const mounted = /** @type {WeakMap<HTMLElement, () => void>} */ (new WeakMap());
  */
 function render({ model, el }) {
   mounted.get(el)?.();
-  const panel = new Panel(el.ownerDocument);
+  const panel = new Panel(el.ownerDocument, {
+    // A saved notebook has no kernel behind it: then there is nothing to send to.
+    onStop: () => model.send?.({ event: "stop" }),
+  });
   let snapshot = readSnapshot((name) => model.get(name));
   let receivedAt = Date.now();
   /** @type {ReturnType<typeof setInterval> | null} */
@@ -75,6 +80,7 @@ function render({ model, el }) {
   const cleanup = () => {
     for (const [event, callback] of listeners) model.off(event, callback);
     stopClock();
+    panel.destroy();
     if (mounted.get(el) === cleanup) mounted.delete(el);
   };
   mounted.set(el, cleanup);

@@ -7,8 +7,21 @@ import {
   formatNumber,
   formatPercent,
   formatRate,
+  formatSpan,
   fraction,
 } from "../format.js";
+
+describe("formatSpan", () => {
+  test("short spans in seconds with decimals, then a clock", () => {
+    assert.equal(formatSpan(0), "0.00 s");
+    assert.equal(formatSpan(0.4219), "0.42 s");
+    assert.equal(formatSpan(3.14), "3.1 s");
+    assert.equal(formatSpan(12.7), "0:12");
+    assert.equal(formatSpan(3723), "1:02:03");
+    assert.equal(formatSpan(-1), "?");
+    assert.equal(formatSpan(null), "?");
+  });
+});
 
 describe("formatDuration", () => {
   test("seconds under an hour are m:ss", () => {

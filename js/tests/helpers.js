@@ -40,16 +40,17 @@ export function makeHost() {
 }
 
 /**
- * A fake model: `get` reads a plain object, `on`/`off` are recorded, and
- * `set(name, value)` updates the object and fires the `change:name` callbacks.
+ * A fake model: `get` reads a plain object, `on`/`off` are recorded, `send`
+ * records each custom message, and `set(name, value)` updates the object and
+ * fires the `change:name` callbacks.
  * @param {Record<string, unknown>} initial
  */
 export function fakeModel(initial) {
   const state = structuredClone(initial);
   /** @type {Map<string, Set<Function>>} */
   const listeners = new Map();
-  /** @type {{on: Array<[string, Function]>, off: Array<[string, Function]>}} */
-  const calls = { on: [], off: [] };
+  /** @type {{on: Array<[string, Function]>, off: Array<[string, Function]>, send: unknown[]}} */
+  const calls = { on: [], off: [], send: [] };
   return {
     state,
     calls,
@@ -68,6 +69,10 @@ export function fakeModel(initial) {
     off(event, callback) {
       calls.off.push([event, callback]);
       listeners.get(event)?.delete(callback);
+    },
+    /** @param {unknown} content */
+    send(content) {
+      calls.send.push(structuredClone(content));
     },
     /** @param {string} name @param {unknown} value */
     set(name, value) {
@@ -148,6 +153,41 @@ export function overall(over = {}) {
 }
 
 /**
+ * A timeline lane: `blocks` as on the wire, `[start, end, status, label, error]`.
+ * @param {string} key
+ * @param {unknown[]} blocks
+ * @param {Record<string, unknown>} [over]
+ */
+export function timelineLane(key, blocks, over = {}) {
+  return { key, name: `worker ${key}`, blocks, ...over };
+}
+
+/**
+ * The `timeline` trait: two workers over 10 s, one block of each outcome.
+ * @param {Record<string, unknown>} [over]
+ */
+export function timeline(over = {}) {
+  return {
+    t0: 1_700_000_000,
+    t1: 10,
+    lanes: [
+      timelineLane("0", [
+        [0, 2, "done", "1", ""],
+        [2, 5, "failed", "2", "ValueError: bad item"],
+        [5, 6, "timeout", "3", "TimeoutError: over 1 s"],
+      ]),
+      timelineLane("1", [
+        [0, 1, "crashed", "4", "worker died"],
+        [1, 3, "retried", "5", "OSError: flaky"],
+        [3, 10, "running", "6", ""],
+      ]),
+    ],
+    more_blocks: 0,
+    ...over,
+  };
+}
+
+/**
  * A whole snapshot (the model's traits).
  * @param {Record<string, unknown>} [over]
  */
@@ -186,6 +226,15 @@ export function laneByName(root, name) {
     if (row.querySelector(".pb-lane-name-text")?.textContent === name) return row;
   }
   return null;
+}
+
+/**
+ * Click any element, SVG ones included (they have no `click()`): a bubbling click event.
+ * @param {Element} node
+ */
+export function clickOn(node) {
+  const view = node.ownerDocument.defaultView;
+  node.dispatchEvent(view ? new view.MouseEvent("click", { bubbles: true }) : new Event("click", { bubbles: true }));
 }
 
 /** @param {Element | null | undefined} node @param {string} selector */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import { afterEach, describe, test } from "node:test";
-import { failure, lane, mount, overall, unmountAll } from "./helpers.js";
+import { failure, lane, mount, overall, timelineLane, unmountAll } from "./helpers.js";
 
 afterEach(unmountAll);
 
@@ -33,12 +33,27 @@ function hostileSnapshot(evil) {
     more_lanes: 0,
     failures: [failure({ label: evil, kind: evil, error: evil, traceback: evil, worker: evil })],
     more_failures: 0,
+    timeline: {
+      t0: 0,
+      t1: 4,
+      lanes: [timelineLane(evil, [[0, 1, evil, evil, evil], [1, 4, "failed", evil, evil]], { name: evil })],
+      more_blocks: 0,
+    },
   };
+}
+
+/** Show the timeline, so that its text is drawn too. @param {Element} root */
+function showTimeline(root) {
+  /** @type {HTMLElement} */ (root.querySelector('.pb-tab[data-view="timeline"]')).click();
 }
 
 /** @param {Element} root */
 function assertNoInjectedElements(root) {
-  assert.equal(root.querySelectorAll("img, script, svg, b, iframe").length, 0, "user text created an element");
+  assert.equal(root.querySelectorAll("img, script, b, iframe").length, 0, "user text created an element");
+  // The panel draws its own SVG (sparklines, timeline): each has a pb- class.
+  for (const node of root.querySelectorAll("svg")) {
+    assert.ok(/^pb-/.test(node.getAttribute("class") ?? ""), "user text created an svg element");
+  }
   for (const node of root.querySelectorAll("*")) {
     for (const attr of node.getAttributeNames()) assert.ok(!attr.startsWith("on"), `event handler attribute ${attr}`);
   }
@@ -48,6 +63,7 @@ describe("user text is shown literally", () => {
   for (const evil of HOSTILE) {
     test(`on first render: ${evil}`, () => {
       const { root } = mount(hostileSnapshot(evil));
+      showTimeline(root);
       assertNoInjectedElements(root);
       const row = root.querySelector(".pb-lane");
       for (const selector of [".pb-title", ".pb-status", ".pb-lane-name-text", ".pb-task", ".pb-desc", ".pb-message"]) {
@@ -60,13 +76,20 @@ describe("user text is shown literally", () => {
       assert.equal(root.querySelector(".pb-traceback")?.textContent, evil);
       assert.ok(root.querySelector(".pb-failure-meta")?.textContent?.includes(evil));
       assert.equal(root.querySelector(".pb-title")?.getAttribute("title"), evil, "tooltips carry the text verbatim");
+      assert.equal(root.querySelector(".pb-tl-name")?.textContent, evil);
+      const tips = [...root.querySelectorAll("rect.pb-blk > title")].map((t) => t.textContent ?? "");
+      assert.equal(tips.length, 2);
+      for (const tip of tips) assert.ok(tip.startsWith(`${evil} — `) && tip.endsWith(`\n${evil}`), tip);
+      assert.ok(root.querySelector("rect.pb-blk")?.classList.contains("pb-blk-other"), "an unknown status gets no class of its own");
       assert.ok(root.textContent?.includes(evil));
     });
 
     test(`on update: ${evil}`, () => {
       const { root, model } = mount();
       for (const [name, value] of Object.entries(hostileSnapshot(evil))) model.set(name, value);
+      showTimeline(root);
       assertNoInjectedElements(root);
+      assert.ok(root.querySelector("rect.pb-blk > title")?.textContent?.startsWith(evil));
       assert.equal(root.querySelector(".pb-title")?.textContent, evil);
       assert.equal(root.querySelector(".pb-traceback")?.textContent, evil);
     });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { processedCount, readSnapshot } from "../state.js";
+import { processedCount, readSnapshot, readTimeline } from "../state.js";
 
 describe("readSnapshot", () => {
   test("missing traits become safe defaults", () => {
@@ -12,6 +12,64 @@ describe("readSnapshot", () => {
     assert.equal(s.overall.total, null);
     assert.equal(s.overall.done, 0);
     assert.equal(s.more_lanes, 0);
+  });
+
+  test("missing insight traits (older Python, older notebooks) read as empty or false", () => {
+    const s = readSnapshot((name) => (name === "lanes" ? [{ key: "0" }] : undefined));
+    assert.deepEqual(s.timeline, { t0: null, t1: 0, lanes: [], more_blocks: 0 });
+    assert.equal(s.stoppable, false);
+    assert.equal(s.stopping, false);
+    assert.deepEqual(s.overall.spark, []);
+    assert.deepEqual(s.lanes[0].spark, []);
+  });
+
+  test("insight traits are coerced: only true is true, sparks are non-negative numbers", () => {
+    /** @type {Record<string, unknown>} */
+    const raw = {
+      stoppable: "true",
+      stopping: 1,
+      overall: { spark: [1.5, "2", null, -3, NaN] },
+      lanes: [{ key: "0", spark: "nope" }],
+    };
+    const s = readSnapshot((name) => raw[name]);
+    assert.equal(s.stoppable, false);
+    assert.equal(s.stopping, false);
+    assert.deepEqual(s.overall.spark, [1.5, 0, 0, 0, 0], "a bad value keeps its place as 0");
+    assert.deepEqual(s.lanes[0].spark, []);
+  });
+
+  test("timeline blocks: lists or objects; no end means still going; junk is dropped", () => {
+    const tl = readTimeline({
+      t0: 1.7e9,
+      t1: 9,
+      lanes: [
+        {
+          key: 3,
+          name: "worker 3",
+          blocks: [
+            [0, 2, "done", "a", ""],
+            { start: 2, end: 4, status: "failed", label: 5, error: "E" },
+            [4, null, "running", "b"],
+            [6, 5, "done", "c", null],
+            "junk",
+            null,
+          ],
+        },
+        { blocks: "x" },
+      ],
+      more_blocks: 2.4,
+    });
+    assert.equal(tl.t0, 1.7e9);
+    assert.equal(tl.lanes[0].key, "3");
+    assert.deepEqual(tl.lanes[0].blocks, [
+      { start: 0, end: 2, status: "done", label: "a", error: "" },
+      { start: 2, end: 4, status: "failed", label: "5", error: "E" },
+      { start: 4, end: 9, status: "running", label: "b", error: "" },
+      { start: 6, end: 6, status: "done", label: "c", error: "" },
+    ]);
+    assert.equal(tl.lanes[1].key, "#1");
+    assert.deepEqual(tl.lanes[1].blocks, []);
+    assert.equal(tl.more_blocks, 2);
   });
 
   test("wrong types are coerced, never passed through", () => {

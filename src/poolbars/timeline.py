@@ -25,14 +25,14 @@ class Timeline:
         blocks.append([t, None, "running", label if count == 1 else f"{count} items", "", count])
         limit = max(20, min(MAX_BLOCKS, MAX_TOTAL_BLOCKS // max(len(self.lanes), 1)))
         while len(blocks) > limit:
-            self._merge_oldest(blocks)
+            self._halve_oldest(blocks)
 
-    def _merge_oldest(self, blocks: list) -> None:
-        a, b = blocks[0], blocks[1]
-        count = a[5] + b[5]
-        status = a[2] if _WORST.get(a[2], 0) >= _WORST.get(b[2], 0) else b[2]
-        blocks[0:2] = [[a[0], b[1], status, f"{count} items", a[4] or b[4], count]]
-        self.merged += 1
+    def _halve_oldest(self, blocks: list) -> None:
+        """Merge the older half of the blocks pairwise: rarely, and all at once, so the
+        front end's blocks keep their places between merges."""
+        half = len(blocks) // 2 - (len(blocks) // 2) % 2
+        blocks[0:half] = [_merged(blocks[i], blocks[i + 1]) for i in range(0, half, 2)]
+        self.merged += half // 2
 
     def mark(self, lane: str, status: str, error: str = "") -> None:
         """The lane's open block had an outcome worse than done."""
@@ -59,6 +59,12 @@ class Timeline:
                 [round(b[0] - t0, 3), round((b[1] if b[1] is not None else now) - t0, 3),
                  b[2], b[3], b[4][:300]] for b in blocks]})
         return {"t0": t0, "t1": round(now - t0, 3), "lanes": lanes, "more_blocks": self.merged}
+
+
+def _merged(a: list, b: list) -> list:
+    count = a[5] + b[5]
+    status = a[2] if _WORST.get(a[2], 0) >= _WORST.get(b[2], 0) else b[2]
+    return [a[0], b[1], status, f"{count} items", a[4] or b[4], count]
 
 
 class Throughput:
