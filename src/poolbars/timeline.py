@@ -54,7 +54,9 @@ class Timeline:
         if t0 is None:
             return {"t0": None, "t1": 0.0, "lanes": [], "more_blocks": 0}
         lanes = []
-        for key, blocks in self.lanes.items():
+        order = sorted(self.lanes, key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else 0, k))
+        for key in order:
+            blocks = self.lanes[key]
             lanes.append({"key": key, "name": names.get(key, key), "blocks": [
                 [round(b[0] - t0, 3), round((b[1] if b[1] is not None else now) - t0, 3),
                  b[2], b[3], b[4][:300]] for b in blocks]})
