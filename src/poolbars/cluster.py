@@ -61,19 +61,8 @@ class ClusterDispatcher(Dispatcher):
         self.ready_at = time.time()
         self._thread.start()
 
-    def _main(self) -> None:
-        try:
-            while self._stop_status is None:
-                self._take_requests()
-                if self._stop_status is not None:
-                    break
-                self._feed()
-                self._collect_finished()
-        except BaseException as exc:
-            self.error = exc
-            self._stop_status = "failed"
-        finally:
-            self._shutdown(self._stop_status or "failed")
+    def _step(self) -> None:
+        self._collect_finished()
 
     def _feed(self) -> None:
         capacity = 2 * self.pool.processes
@@ -149,12 +138,7 @@ class ClusterDispatcher(Dispatcher):
         return running, []
 
     def _shutdown(self, status: str) -> None:
-        error = None
-        if self.error is not None:
-            error = RuntimeError(f"the pool's dispatcher failed: {self.error!r}")
-            error.__cause__ = self.error
-        for job in list(self.jobs):
-            self._cancel_job(job, error)
+        self._cancel_all()
         for future in list(self.running):
             future.cancel()
         self.running.clear()

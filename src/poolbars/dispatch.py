@@ -213,14 +213,18 @@ class Dispatcher:
                 if self._stop_status is not None:
                     break
                 self._feed()
-                self._wait(self._next_deadline())
-                self._check_timeouts()
-                self._check_exits()
+                self._step()
         except BaseException as exc:  # keep it for the callers, then stop everything
             self.error = exc
             self._stop_status = "failed"
         finally:
             self._shutdown(self._stop_status or "failed")
+
+    def _step(self) -> None:
+        """Wait for what wakes the dispatcher, and handle it."""
+        self._wait(self._next_deadline())
+        self._check_timeouts()
+        self._check_exits()
 
     def _take_requests(self) -> None:
         while True:
@@ -626,13 +630,17 @@ class Dispatcher:
             self._count(job, job.read)
         self._maybe_end(job)
 
-    def _shutdown(self, status: str) -> None:
+    def _cancel_all(self) -> None:
+        """Cancel every job; if the dispatcher itself failed, its callers get why."""
         error = None
         if self.error is not None:
             error = RuntimeError(f"the pool's dispatcher failed: {self.error!r}")
             error.__cause__ = self.error
         for job in list(self.jobs):
             self._cancel_job(job, error)
+
+    def _shutdown(self, status: str) -> None:
+        self._cancel_all()
         terminate = status == "cancelled" or self.error is not None
         for slot in self.slots:
             if terminate or slot.busy or slot.process.exitcode is not None:
