@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import itertools
 import json
 import multiprocessing
 import os
@@ -22,7 +21,6 @@ import platform
 import resource
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -30,7 +28,6 @@ import multiprocess
 
 import poolbars as pb
 from poolbars import events as ev
-from poolbars.collector import Collector
 from poolbars.session import Session
 from poolbars.state import PanelState
 

@@ -133,3 +133,25 @@ def test_track_of_a_list_counts_exactly_when_the_loop_breaks_inside_a_slice():
     reporter.flush()
     final = [e for e in bar_events(sent) if e[9]][-1]
     assert final[5] == 54_321 and final[6] == 100_000
+
+
+def test_a_held_update_is_sent_by_the_timer_without_further_calls():
+    import time
+
+    sent = []
+    reporter = Reporter(sent.append, source=0, interval=0.05)
+    reporter.start_timer()
+    try:
+        bar = Bar(10, reporter=reporter)  # sent at once
+        bar.n = 7
+        bar.refresh()  # within the interval: held
+        reporter.message("writing")
+        deadline = time.time() + 2
+        while time.time() < deadline and not any(
+                e[0] == ev.MESSAGE for batch in sent for e in batch):
+            time.sleep(0.01)
+    finally:
+        reporter.stop_timer()
+    events = [e for batch in sent for e in batch]
+    assert (ev.MESSAGE, 0, None, "writing") in events
+    assert [e for e in events if e[0] == ev.BAR][-1][5] == 7

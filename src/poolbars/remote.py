@@ -105,5 +105,6 @@ def connect(address, authkey: bytes, name: str | None = None) -> Remote:
         proxy.put(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
 
     reporter = Reporter(send, source=name, flush_on_close=True)
+    reporter.start_timer()
     atexit.register(reporter.flush)
     return Remote(reporter)

@@ -47,20 +47,42 @@ class Reporter:
         self._last_send = -float("inf")
         self._lock = threading.Lock()
         self._broken = False
+        self._stopped = threading.Event()
+        self._timer: threading.Thread | None = None
         self.sends = 0
 
     def post(self, bar: Bar) -> None:
         """Note that `bar` changed; send if the interval has passed."""
-        self._bars[bar.id] = bar
+        with self._lock:  # the timer thread may be taking the pending updates right now
+            self._bars[bar.id] = bar
         self.maybe_send()
 
     def message(self, text: str) -> None:
-        self._messages[self.task] = str(text)
+        with self._lock:
+            self._messages[self.task] = str(text)
         self.maybe_send()
 
     def maybe_send(self) -> None:
         if self.clock() - self._last_send >= self.interval:
             self.flush()
+
+    def start_timer(self) -> None:
+        """Send held updates within ~`interval` even if the task makes no further calls
+        (a message before a long phase, a bar left at its last value)."""
+        self._timer = threading.Thread(target=self._send_held, name="poolbars-reporter",
+                                       daemon=True)
+        self._timer.start()
+
+    def stop_timer(self) -> None:
+        self._stopped.set()
+        if self._timer is not None:
+            self._timer.join()
+            self._timer = None
+
+    def _send_held(self) -> None:
+        while not self._stopped.wait(self.interval) and not self._broken:
+            if (self._bars or self._messages) and self.clock() - self._last_send >= self.interval:
+                self.flush()
 
     def take(self) -> list:
         """The pending events, now, without sending them (the worker loop hands a task's
@@ -70,8 +92,8 @@ class Reporter:
                 return []
             bars, self._bars = self._bars, {}
             messages, self._messages = self._messages, {}
-        now = time.time()
-        batch = [bar.event(self.source, now) for bar in bars.values()]
+            now = time.time()
+            batch = [bar.event(self.source, now) for bar in bars.values()]
         batch += [(ev.MESSAGE, self.source, task, text) for task, text in messages.items()]
         return batch
 

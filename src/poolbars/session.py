@@ -32,6 +32,7 @@ class Session:
         self.state = PanelState(title or "", unit=unit, stale_after=stale_after)
         self.view = open_view(display, title or "")
         self.reporter = Reporter(self.queue.put, source="main")
+        self.reporter.start_timer()
         self.collector = Collector(self.queue, self.state, self.view.update)
         self.collector.start()
         self.closed = False
@@ -62,6 +63,7 @@ class Session:
         with Session._open_lock:
             if self in Session._open:
                 Session._open.remove(self)
+        self.reporter.stop_timer()
         self.reporter.flush()
         self.post([(END, status, time.time())])
         self.collector.stop()

@@ -78,6 +78,7 @@ def main(slot: int, conn, address, authkey: bytes, current, initializer=None,
     _worker_id = slot
     _shared = current
     reporter = reporting.Reporter(queue_sink(address, authkey), source=slot)
+    reporter.start_timer()
     reporting.install(reporter)
     if capture_tqdm:
         from .tqdm_compat import install_capture

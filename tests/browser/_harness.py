@@ -22,8 +22,28 @@ import urllib.request
 from datetime import datetime
 from pathlib import Path
 
+try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+except ImportError:  # the fixtures skip (or fail in CI) with a clear reason
+    PlaywrightTimeout = TimeoutError
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
+METRICS: dict = {}  # measured numbers of this session, written to browser-metrics.json
+
+
+def record_metrics(name: str, values: dict) -> None:
+    """Keep `values` under `name`, and rewrite test-artifacts/browser-metrics.json
+    (numbers of earlier sessions for other names are kept)."""
+    path = ARTIFACTS / "browser-metrics.json"
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError):
+        saved = {}
+    METRICS[name] = values
+    saved.update(METRICS)
+    path.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n")
 
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -42,10 +62,10 @@ BASE_SETTINGS = {
 
 
 def chromium_executable() -> str | None:
-    """Chromium for Playwright: $POOLBARS_CHROMIUM, else /usr/bin/chromium (never a
-    browser downloaded by `playwright install`)."""
-    for candidate in (os.environ.get("POOLBARS_CHROMIUM"), "/usr/bin/chromium",
-                      shutil.which("chromium")):
+    """Chromium for Playwright: $POOLBARS_CHROMIUM when set (only it), else
+    /usr/bin/chromium (never a browser downloaded by `playwright install`)."""
+    chosen = os.environ.get("POOLBARS_CHROMIUM")
+    for candidate in ([chosen] if chosen else ["/usr/bin/chromium", shutil.which("chromium")]):
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None
@@ -181,15 +201,16 @@ _KERNEL_IDLE_JS = """() => {
 class NotebookPage:
     """A notebook opened in a page of JupyterLab or Notebook 7."""
 
-    def __init__(self, page, server: JupyterServer, name: str, workspace: str | None = None):
+    def __init__(self, page, server: JupyterServer, name: str, setup=None):
         self.page, self.server, self.name = page, server, name
         self.dialogs: list[str] = []
         self.page_errors: list[str] = []
         page.on("dialog", self._on_dialog)
-        page.on("pageerror", lambda exc: self.page_errors.append(str(exc)))
+        page.on("pageerror", lambda exc: self.page_errors.append(f"{exc}\n{exc.stack or ''}"[:2000]))
+        self.extra = setup(page) if setup else None  # e.g. listeners wanted before load
         if server.app == "jupyterlab":
             # A workspace of its own: the default one would reopen earlier tests' notebooks.
-            path = f"/lab/workspaces/{workspace or 'w' + secrets.token_hex(4)}/tree/{name}?reset"
+            path = f"/lab/workspaces/w{secrets.token_hex(4)}/tree/{name}?reset"
         else:
             path = f"/notebooks/{name}"
         page.goto(server.url(path), wait_until="domcontentloaded", timeout=60_000)
@@ -223,7 +244,7 @@ class NotebookPage:
                     f"() => ({_PROMPTS_JS})().some(p => /\\[(\\*|\\d+)\\]/.test(p))",
                     timeout=15_000)
                 return
-            except Exception:
+            except PlaywrightTimeout:
                 if attempt:
                     raise AssertionError(f"Run All did not start any cell; prompts: "
                                          f"{self.prompts()}")
@@ -315,11 +336,13 @@ def parse_kernel_frame(payload) -> dict | None:
     data = bytes(payload)
     if len(data) < 8:
         return None
+    # offset_number, then that many offsets (where each part starts), then the parts:
+    # channel, header, parent_header, metadata, content, buffers…
     n = int.from_bytes(data[:8], "little")
     if not 5 <= n <= 64 or len(data) < 8 * (n + 1):
         return None
-    ends = [int.from_bytes(data[8 * (i + 1):8 * (i + 2)], "little") for i in range(n)]
-    starts = [8 * (n + 1)] + ends[:-1]
+    starts = [int.from_bytes(data[8 * (i + 1):8 * (i + 2)], "little") for i in range(n)]
+    ends = starts[1:] + [len(data)]
     try:
         parts = [data[s:e] for s, e in zip(starts, ends)]
         return {"channel": parts[0].decode(), "header": json.loads(parts[1]),
@@ -370,7 +393,8 @@ class CommCounter:
 
 # Records, under window.__pbWatch[key], every text that ever appeared in the lanes'
 # message, task and description cells inside `node` (so nothing shown between two
-# polls is missed), and when each distinct message first reached the DOM (Date.now()).
+# polls is missed), and when each distinct message or description first reached the DOM
+# (Date.now()), keyed "message:<text>" / "desc:<text>".
 WATCH_JS = """([node, key]) => {
   const seen = {message: new Set(), task: new Set(), desc: new Set()};
   const firstSeen = new Map();
@@ -380,7 +404,7 @@ WATCH_JS = """([node, key]) => {
       if (el.classList && el.classList.contains(cls)) {
         const t = el.textContent;
         seen[name].add(t);
-        if (name === 'message' && !firstSeen.has(t)) firstSeen.set(t, now);
+        if (name !== 'task' && !firstSeen.has(name + ':' + t)) firstSeen.set(name + ':' + t, now);
       }
     }
   };

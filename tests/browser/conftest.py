@@ -1,24 +1,35 @@
 """Fixtures of the real-browser tests: one JupyterLab (and, when asked for, one Jupyter
 Notebook 7) per pytest session, serving temporary copies of the notebooks; one headless
-Chromium per session, a fresh browser context per test.
+Chromium per session, a fresh browser context per test. All three are closed right after
+the last browser test.
 
 Without Chromium (or Playwright) these tests skip locally, and FAIL when $CI is set."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 
 import pytest
 
-from _harness import ARTIFACTS, CHROMIUM_ARGS, ROOT, JupyterServer, NotebookPage, chromium_executable
+from _harness import (ARTIFACTS, CHROMIUM_ARGS, METRICS, ROOT, JupyterServer, NotebookPage,
+                      chromium_executable)
 import _notebooks
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects on the marker
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
+        if _is_browser_test(item):
             item.add_marker(pytest.mark.browser)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if METRICS:
+        terminalreporter.section("poolbars browser metrics (test-artifacts/browser-metrics.json)")
+        for name, values in METRICS.items():
+            terminalreporter.write_line(f"{name}: {json.dumps(values, sort_keys=True)}")
 
 
 def _missing(reason: str):
@@ -34,8 +45,39 @@ def artifacts():
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
-def browser():
+# The browser and the servers are shared by every browser test, and closed as soon as the
+# last browser test of a run is over (not at the end of the session), so the rest of the
+# suite runs without a Chromium, a Playwright driver and Jupyter servers beside it.
+_shared: dict = {}  # name -> (value, close)
+
+
+def _get(name: str, start):
+    if name not in _shared:
+        _shared[name] = start()
+    return _shared[name][0]
+
+
+def _close_shared() -> None:
+    while _shared:
+        _, (_, close) = _shared.popitem()  # last started, first closed
+        close()
+
+
+def _is_browser_test(item) -> bool:
+    return "tests/browser/" in str(item.fspath).replace(os.sep, "/")
+
+
+@pytest.hookimpl(trylast=True)  # after the test's own fixtures (pages, contexts) are gone
+def pytest_runtest_teardown(item, nextitem):
+    if _shared and (nextitem is None or not _is_browser_test(nextitem)):
+        _close_shared()
+
+
+def pytest_sessionfinish(session):
+    _close_shared()
+
+
+def _start_browser():
     executable = chromium_executable()
     if executable is None:
         _missing("Chromium not found at /usr/bin/chromium (or $POOLBARS_CHROMIUM); "
@@ -44,38 +86,52 @@ def browser():
         from playwright.sync_api import sync_playwright
     except ImportError:
         _missing("playwright is not installed: pip install -e '.[test]'")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
-def _server(app: str, tmp_path_factory, populate, settings=None):
+    playwright = sync_playwright().start()
     try:
-        __import__({"jupyterlab": "jupyterlab", "notebook": "notebook"}[app])
+        b = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS,
+                                       headless=True)
+    except BaseException:
+        playwright.stop()
+        raise
+
+    def close():
+        try:
+            b.close()
+        finally:
+            playwright.stop()
+    return b, close
+
+
+@pytest.fixture
+def browser():
+    return _get("browser", _start_browser)
+
+
+def _start_server(app: str, tmp_path_factory, populate):
+    try:
+        __import__(app)
     except ImportError:
         _missing(f"{app} is not installed: pip install -e '.[test]'")
     home = tmp_path_factory.mktemp(f"{app}-home")
     root = tmp_path_factory.mktemp(f"{app}-root")
     populate(root)
-    server = JupyterServer(app, root, home, settings)
-    return server
+    server = JupyterServer(app, root, home)
+    return server, server.stop
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def lab_server(browser, tmp_path_factory):
-    server = _server("jupyterlab", tmp_path_factory, _notebooks.write_all)
-    yield server
-    server.stop()
+    """One JupyterLab for all the tests, serving the notebooks of _notebooks.py."""
+    return _get("jupyterlab", lambda: _start_server("jupyterlab", tmp_path_factory,
+                                                    _notebooks.write_all))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def nb7_server(browser, tmp_path_factory):
+    """One Jupyter Notebook 7, serving a copy of notebooks/quickstart.ipynb."""
     def populate(root):
         shutil.copy(ROOT / "notebooks" / "quickstart.ipynb", root / "quickstart.ipynb")
-    server = _server("notebook", tmp_path_factory, populate)
-    yield server
-    server.stop()
+    return _get("notebook", lambda: _start_server("notebook", tmp_path_factory, populate))
 
 
 @pytest.fixture
@@ -92,8 +148,8 @@ def open_lab(context, lab_server):
     the test, so kernels never pile up on the machine."""
     pages = []
 
-    def open_(name: str) -> NotebookPage:
-        nbp = NotebookPage(context.new_page(), lab_server, name)
+    def open_(name: str, setup=None) -> NotebookPage:
+        nbp = NotebookPage(context.new_page(), lab_server, name, setup)
         pages.append(nbp)
         return nbp
 
