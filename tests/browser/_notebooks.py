@@ -156,7 +156,40 @@ with pb.Pool(1, title="Late message") as pool:
 """,
 )
 
-ALL = {"late.ipynb": LATE, "live.ipynb": LIVE, "failures.ipynb": FAILURES, "hostile.ipynb": HOSTILE,
+TIMELINE = _notebook(
+    """\
+import time
+import poolbars as pb
+
+def step(i):
+    for _ in pb.track(range(10), desc=f"item {i}"):
+        time.sleep(0.03)
+    if i == 3:
+        raise ValueError("item 3 went wrong")
+    return i
+""",
+    """\
+with pb.Pool(2, title="Timeline", on_error="return", chunksize=1) as pool:
+    results = pool.map(step, range(8))
+""",
+)
+
+BACKGROUND = _notebook(
+    """\
+import time
+import poolbars as pb
+
+def slow(i):
+    time.sleep(0.25)
+    return i
+
+pool = pb.Pool(2, title="In the background")
+pool.start()
+handle = pool.map_async(slow, range(80))
+""",
+)
+
+ALL = {"late.ipynb": LATE, "timeline.ipynb": TIMELINE, "background.ipynb": BACKGROUND, "live.ipynb": LIVE, "failures.ipynb": FAILURES, "hostile.ipynb": HOSTILE,
        "scale.ipynb": SCALE, "theme.ipynb": THEME}
 
 # Appended to a copy of the quickstart for the static-HTML test (ipywidgets #2188).
