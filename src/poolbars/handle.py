@@ -8,12 +8,19 @@ import threading
 from .errors import Failure
 
 
+class MapResult(list):
+    """The results of a background map, in input order, with `not_run`: the positions
+    that never started (after a Stop)."""
+
+    not_run: list[int]
+
+
 class MapHandle:
     """A map running in the background.
 
     `result(timeout=None)` waits and returns the results in input order (under
     on_error="skip" without the failed ones); after a Stop, only those of the items that
-    ran, with `not_run` listing the positions that never started. `done()`, `cancel()`
+    ran, and its `not_run` (also `handle.not_run`) lists the positions that never started. `done()`, `cancel()`
     (kill what runs now), `stop()` (what the Stop button does: start nothing more, let
     running items finish)."""
 
@@ -59,10 +66,11 @@ class MapHandle:
             raise self._error
         from .pool import _SKIP
 
-        results: list = []
+        out = MapResult()
         for position in sorted(self._parts):
-            results += self._parts[position]
-        return [v for v in results if v is not _SKIP]
+            out += [v for v in self._parts[position] if v is not _SKIP]
+        out.not_run = self.not_run
+        return out
 
     def results_so_far(self) -> dict:
         """{position: result} of the items finished so far."""
