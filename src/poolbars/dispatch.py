@@ -421,17 +421,20 @@ class Dispatcher:
         job = chunk.job
         now = time.time()
         job.timing = (len(values), now - chunk.started)
-        failures = []
+        failures, retried = [], set()
         for offset, remote in remote_failures:
             failure = self._failure_or_retry(chunk, offset, "error", remote, number)
             if failure is not None:
                 failures.append((offset, failure))
             else:
-                values[offset] = _RETRIED
+                retried.add(offset)
         ok = len(values) - len(remote_failures)
         self.stats.done += ok
         self._post((ev.DONE, number, ok, now), (ev.WORKER, number, "idle", pid))
-        self._deliver(chunk, values, failures, number)
+        if retried:
+            self._deliver_around(chunk, values, failures, number, retried)
+        else:
+            self._deliver(chunk, values, failures, number)
 
     def _check_timeouts(self) -> None:
         now = time.time()
@@ -526,22 +529,24 @@ class Dispatcher:
         """Put items of `chunk` back in line, each as a chunk of its own, same attempt."""
         chunk.job.requeued.extend(chunk.one(offset) for offset in offsets)
 
+    def _deliver_around(self, chunk: Chunk, values: list, failures: list, worker_number,
+                        retried: set) -> None:
+        """Deliver the runs of `chunk` between items that went back for another try, so a
+        delivery is always a contiguous run of the input."""
+        start = None
+        for offset in range(len(values) + 1):
+            if offset < len(values) and offset not in retried:
+                start = offset if start is None else start
+            elif start is not None:
+                part = Chunk(chunk.job, chunk.position + start, chunk.first + start,
+                             chunk.items[start:offset])
+                self._deliver(part, values[start:offset],
+                              [(o - start, f) for o, f in failures if start <= o < offset],
+                              worker_number)
+                start = None
+
     def _deliver(self, chunk: Chunk, values: list, failures: list, worker_number) -> None:
-        """Hand settled items to the job's caller; items that went back for another try
-        are left out, so a delivery is always a contiguous run of the input."""
-        if any(v is _RETRIED for v in values):
-            start = None
-            for offset, value in enumerate([*values, _RETRIED]):
-                if value is not _RETRIED:
-                    start = offset if start is None else start
-                elif start is not None:
-                    part = Chunk(chunk.job, chunk.position + start, chunk.first + start,
-                                 chunk.items[start:offset])
-                    self._deliver(part, values[start:offset],
-                                  [(o - start, f) for o, f in failures if start <= o < offset],
-                                  worker_number)
-                    start = None
-            return
+        """Hand settled items to the job's caller."""
         job = chunk.job
         job.unsettled -= len(values)
         self._note_run(chunk, len(values), failures, worker_number)
@@ -721,9 +726,6 @@ class Dispatcher:
 
     def _post(self, *events: tuple) -> None:
         self.pool._session.post(list(events))
-
-
-_RETRIED = object()  # in a chunk's values: this item went back for another attempt
 
 
 def _settle_future(future: Future, value, failures: list) -> None:

@@ -49,7 +49,6 @@ class Reporter:
         self._broken = False
         self._stopped = threading.Event()
         self._timer: threading.Thread | None = None
-        self.sends = 0
 
     def post(self, bar: Bar) -> None:
         """Note that `bar` changed; send if the interval has passed."""
@@ -105,7 +104,6 @@ class Reporter:
         self._last_send = self.clock()
         try:
             self.sink(batch)
-            self.sends += 1
         except Exception as exc:  # a panel that went away must never break the user's job
             self._broken = True
             warnings.warn(f"poolbars: progress could not be reported ({exc!r}); "

@@ -22,10 +22,6 @@ MAX_TRACEBACK_CHARS = 1500
 MAX_TEXT_CHARS = 300
 RATE_WINDOW = 30.0
 MAX_INNER = 200_000  # tasks whose final bar is remembered for the run record
-TASK_STATUSES = ("pending", "running", "done", "failed", "timeout", "crashed", "cancelled",
-                 "retrying", "stalled")
-WORKER_STATES = ("starting", "idle", "busy", "exited", "crashed")
-PANEL_STATUSES = ("running", "done", "failed", "cancelled")
 
 
 def clip(text, limit=MAX_TEXT_CHARS):
