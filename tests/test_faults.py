@@ -84,10 +84,20 @@ def crash_once(x, stamp_dir):
     return x * 10
 
 
-def test_a_crashed_item_is_retried_when_retries_allow(tmp_path):
-    with pb.Pool(2, display=None, retries=1) as pool:
+@pytest.mark.parametrize("chunksize", [None, 4])
+def test_a_crashed_item_is_retried_when_retries_allow(tmp_path, chunksize):
+    # chunksize=4: the crash hits mid-chunk, among quick items; it is still pinned on item 1
+    with pb.Pool(2, display=None, retries=1, chunksize=chunksize) as pool:
         assert pool.map(lambda x: crash_once(x, str(tmp_path)), range(6)) == [0, 10, 20, 30, 40, 50]
     assert pool.stats.retried == 1 and pool.stats.crashed == 0 and not pool.failures
+
+
+def test_a_crash_that_does_not_recur_still_fails_its_item_without_retries(tmp_path):
+    with pb.Pool(2, display=None, chunksize=4, on_error="return") as pool:
+        results = pool.map(lambda x: crash_once(x, str(tmp_path)), range(8))
+    assert isinstance(results[1], pb.Failure) and results[1].kind == "crashed"
+    assert [r for i, r in enumerate(results) if i != 1] == [x * 10 for x in range(8) if x != 1]
+    assert (pool.stats.done, pool.stats.crashed, pool.stats.retried) == (7, 1, 0)
 
 
 def sleepy(x):

@@ -110,6 +110,7 @@ class ClusterDispatcher(Dispatcher):
     def _on_future(self, future, chunk: Chunk) -> None:
         if future.status == "finished":
             values, failures, events, number = future.result()
+            chunk.job.timing = (len(values), time.time() - chunk.started)
             self._settle_chunk(chunk, values, failures, events, number)
             return
         if future.status == "cancelled" or chunk.job.cancelled:
@@ -158,7 +159,7 @@ def run_chunk(payload: bytes, key, call: int, first: int, items: list, address, 
     """A chunk of a pool's items, run on a Dask worker (in any of its threads)."""
     from distributed import get_worker
 
-    from .worker import _load, _run_each, queue_sink
+    from .worker import _load, queue_sink, run_items
 
     worker = get_worker()
     number = lanes.get(worker.address, worker.address)
@@ -173,7 +174,7 @@ def run_chunk(payload: bytes, key, call: int, first: int, items: list, address, 
     reporter.sink([(ev.START, number, first, len(items), short_repr(items[0]), time.time())])
     reporting.install(reporter, thread_only=True)
     try:
-        values, failures = _run_each(fn, call, first, items, reporter, [0.0] * 3, 0, False)
+        values, failures = run_items(fn, call, first, items, reporter, [0] * 3, 0, False)
     finally:
         reporting.install(None, thread_only=True)
     return values, failures, reporter.take(), number

@@ -36,10 +36,11 @@ from multiprocess.connection import wait
 from . import events as ev
 from . import wire, worker
 from .errors import Failure, RemoteFailure, short_repr
-from .wire import IN_CHUNK, NO_ITEM, SLOT_WIDTH
+from .wire import NO_ITEM, SLOT_WIDTH
 
 CHUNK_SECONDS = 0.05  # target work per chunk once items prove quick
 MAX_GROWTH = 4  # a chunk is at most this many times the last one
+TAIL_SECONDS = 0.005  # near the end chunks shrink so workers finish together, down to this
 STOP_GRACE = 1.0  # seconds a worker gets to exit after STOP before it is killed
 MAX_RUNS = 200_000  # settled runs kept for the run record; beyond, they are only counted
 END = "end"  # the last outcome of a job
@@ -151,7 +152,7 @@ class Dispatcher:
         self._jobs_started = 0
         self.runs: list[tuple] = []  # settled runs of items, for `Pool.report()`
         self.runs_dropped = 0  # runs past MAX_RUNS, counted only
-        self._current = self.ctx.RawArray("d", [NO_ITEM, 0.0, 0.0] * pool.processes)
+        self._current = self.ctx.RawArray("q", [NO_ITEM, 0, 0] * pool.processes)
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         self._stop_status: str | None = None
@@ -298,10 +299,13 @@ class Dispatcher:
             size = 1
         else:
             count, seconds = job.timing
-            size = count * MAX_GROWTH if seconds <= 0 else int(count * CHUNK_SECONDS / seconds)
+            per_item = seconds / count
+            size = count * MAX_GROWTH if seconds <= 0 else int(CHUNK_SECONDS / per_item)
             size = max(min(size, count * MAX_GROWTH), 1)
             if job.length is not None and job.length > job.read:  # leave work for all at the end
-                size = min(size, math.ceil((job.length - job.read) / (2 * pool.processes)))
+                share = math.ceil((job.length - job.read) / (2 * pool.processes))
+                floor = 1 if seconds <= 0 else int(TAIL_SECONDS / per_item)
+                size = min(size, max(share, floor))
         limit = job.max_in_flight
         if limit is None:
             limit = max(4 * pool.processes * size, 64)
@@ -332,7 +336,7 @@ class Dispatcher:
             self._maybe_end(job)
         return chunk if items else None
 
-    def _send(self, slot: Slot, chunk: Chunk) -> None:
+    def _send(self, slot: Slot, chunk: Chunk, announce: bool = True) -> None:
         job = chunk.job
         try:
             data = wire.dumps((wire.TASKS, job.fn_id, job.call, chunk.first, chunk.items,
@@ -353,9 +357,13 @@ class Dispatcher:
             slot.functions.add(job.fn_id)
         chunk.started = time.time()
         slot.chunk = chunk
+        slot.conn.send_bytes(data)
+        if announce:
+            self._announce(slot, chunk)
+
+    def _announce(self, slot: Slot, chunk: Chunk) -> None:
         self._post((ev.START, slot.number, chunk.first, len(chunk.items),
                     short_repr(chunk.items[0]), chunk.started, int(chunk.attempt > 1)))
-        slot.conn.send_bytes(data)
 
     # -- waiting and what wakes us ---------------------------------------------------------
 
@@ -365,7 +373,7 @@ class Dispatcher:
         return max(min(deadlines) - time.time(), 0.005) if deadlines else None
 
     def _item_started(self, slot: Slot) -> float:
-        started = self._current[SLOT_WIDTH * slot.number + 1]
+        started = self._current[SLOT_WIDTH * slot.number + 1] / 1e6
         return max(started, slot.chunk.started)
 
     def _wait(self, timeout: float | None) -> None:
@@ -407,20 +415,29 @@ class Dispatcher:
     def _on_results(self, slot: Slot, values: list, remote_failures: list, events: list):
         chunk, slot.chunk = slot.chunk, None
         slot.items_done += len(values)
-        self._settle_chunk(chunk, values, remote_failures, events, slot.number, slot.pid)
+        chunk.job.timing = (len(values), time.time() - chunk.started)
         limit = self.pool.max_tasks_per_child
         if limit is not None and slot.items_done >= limit:
             slot.retiring = True
             slot.conn.send_bytes(wire.dumps((wire.STOP,)))
+        # the worker waits for work: send its next chunk before settling this one (the
+        # panel hears of the next one after, so its events stay in order)
+        following = None if slot.retiring else self._next_chunk()
+        if following is not None:
+            self._send(slot, following, announce=False)
+        sent = following is not None and slot.chunk is following
+        self._settle_chunk(chunk, values, remote_failures, events, slot.number, slot.pid,
+                           idle=not sent)
+        if sent:
+            self._announce(slot, following)
 
     def _settle_chunk(self, chunk: Chunk, values: list, remote_failures: list, events: list,
-                      number, pid=None) -> None:
+                      number, pid=None, idle: bool = True) -> None:
         """A chunk came back from worker `number`: its items are done or failed."""
         if events:
             self._post(*events)
         job = chunk.job
         now = time.time()
-        job.timing = (len(values), now - chunk.started)
         failures, retried = [], set()
         for offset, remote in remote_failures:
             failure = self._failure_or_retry(chunk, offset, "error", remote, number)
@@ -430,7 +447,7 @@ class Dispatcher:
                 retried.add(offset)
         ok = len(values) - len(remote_failures)
         self.stats.done += ok
-        self._post((ev.DONE, number, ok, now), (ev.WORKER, number, "idle", pid))
+        self._post((ev.DONE, number, ok, now), *[(ev.WORKER, number, "idle", pid)] * idle)
         if retried:
             self._deliver_around(chunk, values, failures, number, retried)
         else:
@@ -471,17 +488,9 @@ class Dispatcher:
 
     def _lost(self, slot: Slot, kind: str, how: str) -> None:
         """The worker in `slot` is gone mid-chunk: settle the item it was running as
-        `kind`, put the rest of the chunk back in line, start a new worker. If it ran
-        the chunk without marking items (quick items at C speed), every item goes back
-        in line on its own, and a crash is pinned on its item when it happens again."""
+        `kind`, put the rest of the chunk back in line, start a new worker."""
         chunk, slot.chunk = slot.chunk, None
-        running = self._current[SLOT_WIDTH * slot.number]
-        if running == IN_CHUNK and len(chunk.items) > 1:
-            self._post((ev.DONE, slot.number, 0, time.time()))  # close its chunk on the panel
-            self._requeue(chunk, range(len(chunk.items)))
-            self._replace(slot, "crashed")
-            return
-        offset = int(running) - chunk.first
+        offset = self._current[SLOT_WIDTH * slot.number] - chunk.first
         if not 0 <= offset < len(chunk.items):
             offset = 0
         exc_type = "TaskTimeout" if kind == "timeout" else "WorkerCrashed"
@@ -684,13 +693,13 @@ class Dispatcher:
     def _kill(self, slot: Slot) -> None:
         """Kill `slot`'s worker, and the process group of a command it was running."""
         at = SLOT_WIDTH * slot.number + 2
-        group = int(self._current[at])
+        group = self._current[at]
         if group > 0:
             try:
                 os.killpg(group, signal.SIGKILL)
             except OSError:
                 pass
-            self._current[at] = 0.0
+            self._current[at] = 0
         _kill(slot.process)
 
     def _replace(self, slot: Slot, state: str, failed_starts: int = 0) -> None:

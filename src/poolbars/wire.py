@@ -20,11 +20,11 @@ worker -> parent
                                    [(offset, RemoteFailure), ...], and the reporter's
                                    pending events (the chunk's last bar states)
 
-Beside the pipe, each worker writes into a shared array of doubles, SLOT_WIDTH per worker:
-at SLOT_WIDTH*slot the index of the item it is running (NO_ITEM between chunks, IN_CHUNK
-while it runs a chunk of quick items at C speed); at +1, for timed jobs, the time it
-started that item; at +2 the process group of a command it runs (0 when none), which the
-parent kills with the worker.
+Beside the pipe, each worker writes into a shared array of 64-bit ints, SLOT_WIDTH per
+worker: at SLOT_WIDTH*slot the index of the item it is running (NO_ITEM between chunks),
+so the parent can name the item a crash or a timeout happened in; at +1, for timed jobs,
+the time it started that item (microseconds since the epoch); at +2 the process group of
+a command it runs (0 when none), which the parent kills with the worker.
 
 Items and results travel with the standard library's pickle (fast); only what it cannot
 pickle (lambdas, functions from a notebook) falls back to dill.
@@ -43,9 +43,8 @@ from dill._dill import _import_module
 FUNCTION, TASKS, STOP = "function", "tasks", "stop"
 READY, INIT_FAILED, RESULTS = "ready", "init-failed", "results"
 CALL_ITEM, CALL_STAR, CALL_ARGS = 0, 1, 2  # fn(item), fn(*item), fn(*args, **kwargs)
-NO_ITEM = -1.0  # in the shared "current item" slot: running nothing
-IN_CHUNK = -2.0  # …: running a chunk of quick items, without marking each one
-SLOT_WIDTH = 3  # doubles per worker in the shared array: item, start time, command group
+NO_ITEM = -1  # in the shared "current item" slot: running nothing
+SLOT_WIDTH = 3  # ints per worker in the shared array: item, start time, command group
 _PICKLE, _DILL = b"p", b"d"
 
 
