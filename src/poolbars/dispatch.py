@@ -436,7 +436,6 @@ class Dispatcher:
         """A chunk came back from worker `number`: its items are done or failed."""
         if events:
             self._post(*events)
-        job = chunk.job
         now = time.time()
         failures, retried = [], set()
         for offset, remote in remote_failures:
