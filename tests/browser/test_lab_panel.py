@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-
 import _notebooks as nbs
 from _harness import read_panel, watch, watched
 
