@@ -41,6 +41,9 @@ def test_a_rerun_skips_finished_items_and_returns_their_stored_results(tmp_path)
     assert second == [x * 10 for x in range(20)]
     assert sorted(int(f.name) for f in ran.iterdir()) == [7]  # only the failed item ran
     assert pool.snapshot()["overall"]["done"] == 20 and pool.stats.done == 20
+    # the run record names the item by its place in the whole input, not in the re-run
+    (task,) = pool.report().tasks
+    assert (task.index, task.status, task.label) == (7, "done", "7")
 
 
 def test_a_journal_from_another_function_is_refused_unless_forced(tmp_path):

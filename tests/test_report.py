@@ -27,7 +27,7 @@ def test_report_has_a_record_per_item_with_status_attempts_worker_and_inner_prog
     first = [t for t in report.tasks if t.map == 1]
     assert [t.index for t in first] == list(range(6))
     by_index = {t.index: t for t in first}
-    assert by_index[2].status == "error" and by_index[2].error == "ValueError: two"
+    assert by_index[2].status == "failed" and by_index[2].error == "ValueError: two"
     assert by_index[2].attempts == 2  # retried once, failed again
     assert by_index[4].status == "done" and by_index[4].attempts == 2  # crashed, then done
     assert all(t.worker in (0, 1) and t.start <= t.end for t in first)

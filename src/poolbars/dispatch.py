@@ -105,6 +105,7 @@ class Job:
         self.requeued: collections.deque[Chunk] = collections.deque()
         self.number = 0  # which job of its pool this is (1, 2, …), for the run record
         self.not_run: list[int] = []  # positions left out by a drain (the Stop button)
+        self.where: list[int] | None = None  # input position of each item, if it skips some
         self._input = iterable
         self._it = None
 
@@ -152,6 +153,7 @@ class Dispatcher:
         self._jobs_started = 0
         self.runs: list[tuple] = []  # settled runs of items, for `Pool.report()`
         self.runs_dropped = 0  # runs past MAX_RUNS, counted only
+        self.positions: dict[int, list[int]] = {}  # job number -> `Job.where`, for the record
         self._current = self.ctx.RawArray("q", [NO_ITEM, 0, 0] * pool.processes)
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
@@ -249,6 +251,8 @@ class Dispatcher:
     def _start_job(self, job: Job) -> None:
         self._jobs_started += 1
         job.number = self._jobs_started
+        if job.where is not None:
+            self.positions[job.number] = job.where
         self.jobs.append(job)
         if job.length is not None:  # a sized input: all of it counts as seen from now
             self._count(job, job.length)

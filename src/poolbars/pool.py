@@ -199,7 +199,7 @@ class Pool:
         with state.lock:
             inner, status = dict(state.inner), state.status
         return build(self.title or "", status, self.started_at, self.closed_at,
-                     vars(self.stats), list(d.runs), inner, d.runs_dropped)
+                     vars(self.stats), list(d.runs), inner, d.runs_dropped, d.positions)
 
     def results_so_far(self) -> dict:
         """{position: result} of the latest map/starmap's items that finished well: still
@@ -413,6 +413,7 @@ class Pool:
 
         todo = None if length is None else length - len(restored)
         job = self._job(fn, remaining(), call, length=todo, **job)
+        job.where = where  # the run record names items by their place in the whole input
         self._parts = parts = {position: [value] for position, value in restored.items()}
         for position, values, _ in self._settled(job, on_error or self.on_error, where):
             for offset, value in enumerate(values):

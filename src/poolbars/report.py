@@ -16,7 +16,7 @@ class TaskRecord:
     worker: int | str | None
     start: float  # seconds since the epoch (for a chunk: when the chunk started)
     end: float
-    status: str  # done, error, timeout, crashed
+    status: str  # done, failed, timeout, crashed
     attempts: int
     inner_n: float | None = None  # the final count of the task's bar, if it had one
     inner_total: float | None = None
@@ -52,15 +52,22 @@ class RunReport:
         return json.dumps(self.to_dict(), **kwargs)
 
 
+STATUS = {"error": "failed"}  # a failure's kind -> the task status it ends in
+
+
 def build(title: str, status: str, started, ended, stats: dict, runs: list, inner: dict,
-          dropped: int) -> RunReport:
+          dropped: int, positions: dict) -> RunReport:
+    """`positions`: {map number: input position of each item sent}, for maps that skipped
+    items (a resumed journal); others ran their input in order."""
     tasks = []
     for job, position, first, count, worker, start, end, attempt, label, failed in runs:
+        where = positions.get(job)
         for offset in range(count):
             kind, error, attempts = failed.get(offset, ("done", "", attempt))
             n, total = inner.get(first + offset, (None, None))
+            index = position + offset if where is None else where[position + offset]
             tasks.append(TaskRecord(
-                job, position + offset, label if label is not None else f"#{position + offset}",
-                worker, start, end, kind, attempts, n, total, error))
+                job, index, label if label is not None else f"#{index}", worker, start, end,
+                STATUS.get(kind, kind), attempts, n, total, error))
     tasks.sort(key=lambda t: (t.map, t.index))
     return RunReport(title, status, started, ended, stats, tasks, dropped)
