@@ -33,6 +33,7 @@ const OUTCOMES = /** @type {Record<string, string>} */ ({
   timeout: "timed out",
   crashed: "crashed",
   retried: "retried",
+  cancelled: "cancelled",
   running: "running",
 });
 

@@ -130,3 +130,20 @@ def test_a_task_with_no_news_for_stale_after_seconds_is_stalled():
     lanes = s.snapshot(now=106.0)["lanes"]
     assert [lane["stalled"] for lane in lanes] == [True, False]
     assert PanelState().snapshot(now=1e9)["lanes"] == []  # no stale_after: never stalled
+
+
+def test_the_eta_does_not_jump_when_a_slow_task_finishes():
+    # worker 0 finishes a quick item every 0.2 s; worker 1 spends the whole 30 s on one item
+    s = PanelState()
+    fold_all(s, (ev.WORKER, 0, "idle", 1), (ev.WORKER, 1, "idle", 2), (ev.SEEN, 0, 400),
+             (ev.START, 1, 0, 1, "slow", 0.0))
+    t = 0.0
+    for index in range(1, 151):
+        fold_all(s, (ev.START, 0, index, 1, str(index), t), (ev.DONE, 0, 1, t + 0.2))
+        t += 0.2
+    before = s.snapshot(now=t)["overall"]
+    fold_all(s, (ev.DONE, 1, 1, t + 0.01))
+    after = s.snapshot(now=t + 0.01)["overall"]
+    assert after["done"] == before["done"] + 1
+    assert 240 / 5 * 0.9 < before["eta"] < 250 / 5 * 1.1  # ~5 items/s, ~250 to go
+    assert abs(after["eta"] - before["eta"]) / before["eta"] < 0.05

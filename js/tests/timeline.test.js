@@ -228,6 +228,11 @@ describe("timeline", () => {
     assert.deepEqual(shown(), ["done", "failed", "timed out", "crashed", "retried", "running"]);
     model.set("timeline", timeline({ lanes: [timelineLane("0", [[0, 1, "done", "1", ""]])] }));
     assert.deepEqual(shown(), ["done"]);
+    // An interrupted run's last blocks are cancelled: they get a key of their own.
+    model.set("timeline", timeline({ lanes: [timelineLane("0", [[0, 1, "done", "1", ""], [1, 2, "cancelled", "2", ""]])] }));
+    assert.deepEqual(shown(), ["done", "cancelled"]);
+    const cancelled = rects(track(root, "worker 0"))[1];
+    assert.ok(cancelled.classList.contains("pb-blk-cancelled"));
   });
 
   test("clicking a block pins its text under the timeline; clicking it again unpins", () => {
