@@ -242,6 +242,7 @@ def micro(n: int, repeat: int) -> list[str]:
     from poolbars import reporting
 
     reporter = reporting.Reporter(lambda batch: None, source="bench")
+    reporter.start_timer()  # as in a worker or a notebook's own panel
     reporting.install(reporter)
     try:
         def loop(kind):
@@ -251,6 +252,7 @@ def micro(n: int, repeat: int) -> list[str]:
                              "tqdm.update(1)"]}, repeat)
     finally:
         reporting.install(None)
+        reporter.stop_timer()
     base = statistics.median(times["bare"])
     lines = [f"### Per-iteration cost in one process ({n:,} iterations)", "",
              "| loop | ns per item | overhead over the bare loop |", "|---|---|---|"]

@@ -155,3 +155,25 @@ def test_a_held_update_is_sent_by_the_timer_without_further_calls():
     events = [e for batch in sent for e in batch]
     assert (ev.MESSAGE, 0, None, "writing") in events
     assert [e for e in events if e[0] == ev.BAR][-1][5] == 7
+
+
+@pytest.mark.parametrize("make", [lambda n: range(n), lambda n: list(range(n))])
+def test_with_a_timer_track_is_read_while_it_runs_and_exact_when_it_breaks(make):
+    import time
+
+    sent = []
+    reporter = Reporter(sent.append, source=0, interval=0.02)
+    reporter.start_timer()
+    try:
+        for x in Tracked(make(1000), reporter=reporter):
+            time.sleep(0.0005)  # ~0.5 s in all: the timer reads it many times
+            if x == 699:
+                break
+    finally:
+        reporter.stop_timer()
+    reporter.flush()
+    counts = [e[5] for e in bar_events(sent)]
+    assert any(0 < n < 700 for n in counts)  # progress arrived while the loop ran
+    assert counts == sorted(counts)  # never backwards
+    final = bar_events(sent)[-1]
+    assert final[5] == 700 and final[6] == 1000 and final[9] is True

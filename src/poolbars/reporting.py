@@ -5,8 +5,11 @@ channel; in the main process they report to the panel that is open (a `Pool`'s),
 open a panel of their own for as long as the outermost bar lives.
 
 The hot path is the user's loop, so:
-- `track()` hands items through `itertools` at C speed and runs Python code only between
-  slices, whose size adapts so that the clock is read ~50 times a second;
+- `track()` over a range, list, tuple, dict, set, str or bytes hands the iterator itself
+  to the loop (behind one `chain`), and the reporter's timer thread reads how far it got
+  from its exact length hint; any other iterable goes through `itertools` slices at C
+  speed, with Python code only between slices, sized so the clock is read ~50 times a
+  second;
 - `Bar.update()` compares one counter; the clock is read only every `stride` units;
 - the reporter keeps the latest state of each bar and sends at most one batch per
   `interval` (0.1 s); a task's end flushes what is left, so the last value always arrives.
@@ -19,7 +22,7 @@ import operator
 import threading
 import time
 import warnings
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from . import events as ev
 
@@ -49,6 +52,7 @@ class Reporter:
         self._broken = False
         self._stopped = threading.Event()
         self._timer: threading.Thread | None = None
+        self._watched: dict = {}  # bar id -> (bar, how far it got): read by the timer
 
     def post(self, bar: Bar) -> None:
         """Note that `bar` changed; send if the interval has passed."""
@@ -78,10 +82,34 @@ class Reporter:
             self._timer.join()
             self._timer = None
 
+    def watch(self, bar: Bar, progress: Callable[[], float]) -> bool:
+        """Have the timer thread set `bar.n = progress()` every interval, so the loop
+        that advances it runs no code of ours at all. False if there is no timer."""
+        if self._timer is None:
+            return False
+        with self._lock:
+            self._watched[bar.id] = (bar, progress)
+        return True
+
+    def unwatch(self, bar: Bar) -> None:
+        """Stop reading `bar`; once this returns, the timer will not touch it again."""
+        with self._lock:
+            self._watched.pop(bar.id, None)
+
     def _send_held(self) -> None:
         while not self._stopped.wait(self.interval) and not self._broken:
+            if self._watched:
+                self._read_watched()
             if (self._bars or self._messages) and self.clock() - self._last_send >= self.interval:
                 self.flush()
+
+    def _read_watched(self) -> None:
+        with self._lock:
+            for bar, progress in self._watched.values():
+                n = progress()
+                if n != bar.n:
+                    bar.n = n
+                    self._bars[bar.id] = bar
 
     def take(self) -> list:
         """The pending events, now, without sending them (the worker loop hands a task's
@@ -218,14 +246,41 @@ class Tracked:
         return int(self.total)
 
     def __iter__(self):
-        bar = Bar(self.total, self.desc, self.unit, reporter=self.reporter)
-        return itertools.chain.from_iterable(_slices(iter(self.iterable), bar))
+        return counted(self.iterable, Bar(self.total, self.desc, self.unit,
+                                          reporter=self.reporter))
+
+
+def counted(iterable: Iterable, bar: Bar) -> Iterator:
+    """The items of `iterable`, counted into `bar`, which is closed at the end."""
+    it = iter(iterable)
+    feed = _whole if type(it) in _EXACT_HINT else _slices
+    return itertools.chain.from_iterable(feed(it, bar))
+
+
+def _whole(it, bar: Bar):
+    """Yield `it` itself, once, and count what the consumer took by what `it` has left
+    (its length hint is exact): the reporter's timer reads it every interval, so nothing
+    of ours runs per item or per slice. Without a timer, `_slices` does the reading."""
+    base, left = bar.n, operator.length_hint(it)
+
+    def progress():
+        return base + left - operator.length_hint(it)
+
+    if not bar._reporter.watch(bar, progress):
+        yield from _slices(it, bar)
+        return
+    try:
+        yield it
+    finally:  # also when the consumer stopped early
+        bar._reporter.unwatch(bar)
+        bar.n = progress()
+        bar.close()
 
 
 def _slices(it, bar: Bar):
     """Yield `it` in slices of adaptive size and count what the consumer took.
 
-    No Python code runs per item: `chain` hands the items of each `islice` through at C
+    No Python code of ours runs per item: `chain` hands the items of each `islice` through at C
     speed, and this generator runs only between slices. Counting stays exact even when
     the loop breaks inside a slice: iterators whose `__length_hint__` is exact (range,
     list, tuple, dict, set, str, bytes) are counted by what they have left; any other

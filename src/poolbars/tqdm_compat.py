@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import importlib.abc
 import importlib.machinery
-import itertools
 import sys
 
-from .reporting import Bar, _slices
+from .reporting import Bar, counted
 
 _PATCHED = ("tqdm.std", "tqdm", "tqdm.auto", "tqdm.autonotebook", "tqdm.notebook")
 
@@ -48,7 +47,7 @@ class tqdm(Bar):
     def __iter__(self):
         if self.disable:
             return iter(self.iterable)
-        return itertools.chain.from_iterable(_slices(iter(self.iterable), self))
+        return counted(self.iterable, self)
 
     def __len__(self) -> int:
         if self.total is None:
