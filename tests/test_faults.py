@@ -3,6 +3,7 @@ input, bad input, leaks. Each test is bounded by a timeout so a regression fails
 
 import ctypes
 import json
+import operator
 import os
 import signal
 import subprocess
@@ -406,8 +407,7 @@ def exits_on_six(x):
 
 
 def test_a_crash_inside_a_chunk_of_quick_items_is_pinned_on_its_item():
-    # chunks of 4 quick items run without per-item marks; the crash is found by
-    # running that chunk's items one by one
+    # workers mark every item they start, also in chunks of quick items
     with pb.Pool(2, display=None, chunksize=4, on_error="return") as pool:
         results = pool.map(exits_on_six, range(12))
     assert [r for i, r in enumerate(results) if i != 6] == [i for i in range(12) if i != 6]
@@ -429,3 +429,36 @@ def test_exceptions_inside_a_chunk_of_quick_items_are_each_reported():
     assert results[::2] == list(range(0, 100, 2))
     assert sorted(f.index for f in pool.failures) == list(range(1, 100, 2))
     assert all(isinstance(r, pb.Failure) for r in results[1::2])
+
+
+def exits_just_after_returning(x, delay):
+    if x % 3 == 2:  # the worker dies while, or just after, it sends this result back
+        threading.Timer(delay, os._exit, (1,)).start()
+        time.sleep(delay * 0.9)
+    return x
+
+
+@pytest.mark.parametrize("delay", [0.0002, 0.001])
+def test_a_worker_that_dies_between_items_never_stops_the_map(delay):
+    # the dispatcher may find the worker gone as it sends the next chunk (a broken pipe):
+    # that chunk goes back in line, the worker is replaced, and the map goes on
+    for _ in range(3):
+        with pb.Pool(2, display=None, chunksize=1, retries=5, on_error="return") as pool:
+            results = pool.starmap(exits_just_after_returning, [(x, delay) for x in range(30)])
+        s = pool.stats
+        assert s.done + s.crashed == s.total == 30
+        assert [r for r in results if not isinstance(r, pb.Failure)] == [
+            x for x in range(30) if not isinstance(results[x], pb.Failure)]
+
+
+def test_a_worker_killed_before_it_starts_its_next_item_blames_no_item():
+    with pb.Pool(1, display=None, chunksize=1) as pool:
+        (pid,) = pool.map(lambda x: os.getpid(), [0])
+        os.kill(pid, signal.SIGSTOP)  # it cannot read what comes next
+        try:
+            future = pool.submit(operator.mul, 6, 7)
+            time.sleep(0.3)  # the item reaches its pipe, and waits there
+        finally:
+            os.kill(pid, signal.SIGKILL)
+        assert future.result(timeout=30) == 42  # run again, by the new worker
+    assert pool.stats.crashed == 0 and not pool.failures

@@ -72,6 +72,7 @@ class Chunk:
     items: list
     attempt: int = 1
     started: float = 0.0
+    lost_unstarted: bool = False  # a worker died with it before starting it
 
     def one(self, offset: int, attempt: int | None = None) -> Chunk:
         """Item `offset` as a chunk of its own."""
@@ -355,13 +356,17 @@ class Dispatcher:
                                   "…) instead")
                 self._settle_failure(chunk, 0, "error", remote, None, retry=False)
             return
-        if job.fn_id not in slot.functions:
-            slot.conn.send_bytes(wire.dumps((wire.FUNCTION, job.fn_id,
-                                             self.functions[job.fn_id])))
-            slot.functions.add(job.fn_id)
+        try:
+            if job.fn_id not in slot.functions:
+                slot.conn.send_bytes(wire.dumps((wire.FUNCTION, job.fn_id,
+                                                 self.functions[job.fn_id])))
+                slot.functions.add(job.fn_id)
+            slot.conn.send_bytes(data)
+        except OSError:  # the worker just died: its sentinel tells the rest; the chunk waits
+            job.requeued.appendleft(chunk)
+            return
         chunk.started = time.time()
         slot.chunk = chunk
-        slot.conn.send_bytes(data)
         if announce:
             self._announce(slot, chunk)
 
@@ -423,10 +428,14 @@ class Dispatcher:
         limit = self.pool.max_tasks_per_child
         if limit is not None and slot.items_done >= limit:
             slot.retiring = True
-            slot.conn.send_bytes(wire.dumps((wire.STOP,)))
+            try:
+                slot.conn.send_bytes(wire.dumps((wire.STOP,)))
+            except OSError:
+                pass  # it is gone already: replaced as it would have been
         # the worker waits for work: send its next chunk before settling this one (the
         # panel hears of the next one after, so its events stay in order)
-        following = None if slot.retiring else self._next_chunk()
+        alive = not slot.retiring and slot.process.exitcode is None
+        following = self._next_chunk() if alive else None
         if following is not None:
             self._send(slot, following, announce=False)
         sent = following is not None and slot.chunk is following
@@ -491,10 +500,18 @@ class Dispatcher:
 
     def _lost(self, slot: Slot, kind: str, how: str) -> None:
         """The worker in `slot` is gone mid-chunk: settle the item it was running as
-        `kind`, put the rest of the chunk back in line, start a new worker."""
+        `kind`, put the rest of the chunk back in line, start a new worker. If it had not
+        started the chunk, the chunk goes back whole, once; lost again, its first item
+        takes the blame (so a chunk that kills every worker cannot loop forever)."""
         chunk, slot.chunk = slot.chunk, None
         offset = self._current[SLOT_WIDTH * slot.number] - chunk.first
         if not 0 <= offset < len(chunk.items):
+            if not chunk.lost_unstarted:
+                chunk.lost_unstarted = True
+                self._post((ev.DONE, slot.number, 0, time.time()))  # close it on the panel
+                chunk.job.requeued.appendleft(chunk)
+                self._replace(slot, "crashed")
+                return
             offset = 0
         exc_type = "TaskTimeout" if kind == "timeout" else "WorkerCrashed"
         text = f"worker {slot.number} (pid {slot.pid}) {how}"

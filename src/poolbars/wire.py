@@ -21,8 +21,9 @@ worker -> parent
                                    pending events (the chunk's last bar states)
 
 Beside the pipe, each worker writes into a shared array of 64-bit ints, SLOT_WIDTH per
-worker: at SLOT_WIDTH*slot the index of the item it is running (NO_ITEM between chunks),
-so the parent can name the item a crash or a timeout happened in; at +1, for timed jobs,
+worker: at SLOT_WIDTH*slot the index of the item it runs, kept until the chunk's results
+are sent (NO_ITEM after that), so the parent can name the item a crash or a timeout
+happened in, and knows a chunk the worker never started; at +1, for timed jobs,
 the time it started that item (microseconds since the epoch); at +2 the process group of
 a command it runs (0 when none), which the parent kills with the worker.
 

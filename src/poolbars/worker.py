@@ -100,6 +100,8 @@ def main(slot: int, conn, address, authkey: bytes, current, initializer=None,
             _, fn_id, call, first, items, timed = message
             conn.send_bytes(_run(functions[fn_id], call, first, items, reporter, current,
                                  slot, timed))
+            # only now: until its results are sent, a death is one of the chunk's items'
+            current[SLOT_WIDTH * slot] = NO_ITEM
         elif kind == FUNCTION:
             functions[message[1]] = _load(message[2], worker_args, instances)
         elif kind == STOP:
@@ -168,7 +170,6 @@ def run_items(fn, call: int, first: int, items: list, reporter, current, at: int
             append(None)
             failures.append((index - first, RemoteFailure.from_exception(exc, skip=1)))
     reporter.task = None
-    current[at] = NO_ITEM
     return values, failures
 
 
