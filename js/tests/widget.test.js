@@ -48,7 +48,11 @@ describe("render", () => {
     assert.equal(chip("crashed").hidden, false);
     assert.equal(chip("timed_out").hidden, true, "zero timed out is not shown");
     assert.equal(chip("running").hidden, false, "running is shown even at zero");
-    assert.equal(root.querySelector(".pb-bar-overall")?.getAttribute("data-tone"), "fail");
+    // The done part stays green; the failures are a red segment of their own.
+    assert.equal(root.querySelector(".pb-bar-overall")?.getAttribute("data-tone"), "done");
+    const bad = /** @type {HTMLElement} */ (root.querySelector(".pb-bar-overall > .pb-fill-bad"));
+    assert.notEqual(bad.style.width, "0%");
+    assert.notEqual(bad.style.width, "");
   });
 
   test("an empty title is hidden and a missing trait does not throw", () => {
