@@ -459,7 +459,10 @@ class Dispatcher:
                 retried.add(offset)
         ok = len(values) - len(remote_failures)
         self.stats.done += ok
-        self._post((ev.DONE, number, ok, now), *[(ev.WORKER, number, "idle", pid)] * idle)
+        ended = [(ev.DONE, number, ok, now)]
+        if idle:  # else its next chunk is already on its way
+            ended.append((ev.WORKER, number, "idle", pid))
+        self._post(*ended)
         if retried:
             self._deliver_around(chunk, values, failures, number, retried)
         else:
