@@ -280,8 +280,8 @@ def _whole(it, bar: Bar):
 def _slices(it, bar: Bar):
     """Yield `it` in slices of adaptive size and count what the consumer took.
 
-    No Python code of ours runs per item: `chain` hands the items of each `islice` through at C
-    speed, and this generator runs only between slices. Counting stays exact even when
+    No Python code of ours runs per item: `chain` hands the items of each `islice` through
+    at C speed, and this generator runs only between slices. Counting stays exact even when
     the loop breaks inside a slice: iterators whose `__length_hint__` is exact (range,
     list, tuple, dict, set, str, bytes) are counted by what they have left; any other
     iterator goes through `compress(…, count(1))`, whose counter advances once per item
