@@ -147,3 +147,15 @@ def test_the_eta_does_not_jump_when_a_slow_task_finishes():
     assert after["done"] == before["done"] + 1
     assert 240 / 5 * 0.9 < before["eta"] < 250 / 5 * 1.1  # ~5 items/s, ~250 to go
     assert abs(after["eta"] - before["eta"]) / before["eta"] < 0.05
+
+
+def test_no_eta_once_every_item_is_settled_even_before_the_end_is_posted():
+    s = PanelState()
+    fold_all(s, (ev.WORKER, 0, "idle", 1), (ev.SEEN, 0, 4))
+    for index in range(2):
+        fold_all(s, (ev.START, 0, index, 1, str(index), float(index)),
+                 (ev.DONE, 0, 1, index + 1.0))
+    assert s.snapshot(now=2.0)["overall"]["eta"] > 0
+    fold_all(s, (ev.CANCEL, 2, []))  # the Stop button: the rest will not run
+    overall = s.snapshot(now=2.5)["overall"]
+    assert s.status == "running" and overall["eta"] is None

@@ -345,7 +345,9 @@ class PanelState:
             rate = lead.n / elapsed if elapsed > 0 and lead.n else None
             remaining = None if lead.total is None else lead.total - lead.n
             unit = lead.unit
-        eta = remaining / rate if rate and remaining is not None and self.status == "running" else None
+        # nothing left (all settled, the end not yet posted): no estimate rather than "0:00"
+        running = self.status == "running" and remaining is not None and remaining > 0
+        eta = remaining / rate if rate and running else None
         overall.update(elapsed=round(elapsed, 3), rate=rate, eta=eta, unit=unit,
                        spark=self.throughput.spark(end, self.started))
         return {
