@@ -33,7 +33,8 @@ def task(x, plan, stamps):
     return x
 
 
-@pytest.mark.parametrize("seed", [1, 2, 4, 5])  # every fault; retries or not; chunks fixed or adaptive
+# between them: every fault; retries or not; chunks fixed or adaptive
+@pytest.mark.parametrize("seed", [1, 2, 4, 5])
 def test_a_random_mix_of_faults_leaves_every_item_accounted_for(seed, tmp_path):
     rnd = random.Random(seed)
     n = rnd.choice([40, 120])
