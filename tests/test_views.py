@@ -84,6 +84,20 @@ def test_terminal_view_draws_lanes_and_leaves_the_final_frame_on_screen():
     assert "3/3 100%" in screen and "[failed]" in screen
 
 
+def test_terminal_overall_bar_keeps_done_green_and_shows_failures_red():
+    from poolbars.terminal import _overall_bar
+
+    def parts(o, status):
+        bar = _overall_bar(o, status, o["total"])
+        return [(span.style, span.end - span.start) for span in bar.spans]
+
+    failed_run = {"done": 9, "failed": 1, "timed_out": 1, "crashed": 1, "total": 12}
+    assert parts(failed_run, "failed") == [("green", 18), ("red", 6)]
+    stopped = {"done": 3, "cancelled": 9, "total": 12}
+    assert parts(stopped, "cancelled") == [("green", 6), ("yellow", 18)]
+    assert parts({"done": 6, "total": 12}, "running") == [("blue", 12), ("grey23", 12)]
+
+
 def test_display_choice():
     assert display.resolve("log") == "log" and display.resolve(None) is None
     assert display.resolve("auto") in ("terminal", "log")  # pytest is not a kernel

@@ -56,9 +56,9 @@ def render(snapshot: dict):
     grid.add_column(overflow="ellipsis", no_wrap=True)
     style = STATUS_STYLE.get(status, "blue")
     headline = text.overall_line(snapshot).split("] ", 1)[-1]
-    grid.add_row(Text(snapshot.get("title") or "poolbars", style="bold"),
-                 ProgressBar(total=total or None, completed=done, width=24,
-                             complete_style=style, finished_style=style),
+    bar = (_overall_bar(o, status, total) if total else
+           ProgressBar(total=None, completed=done, width=24, complete_style=style))
+    grid.add_row(Text(snapshot.get("title") or "poolbars", style="bold"), bar,
                  Text(f"{headline}  [{status}]", style=style))
     grid.add_row("", "", Text(text.counts(o), style="dim"))
     if status == "running":
@@ -72,6 +72,23 @@ def render(snapshot: dict):
     if snapshot.get("more_failures"):
         grid.add_row(Text(f"+{snapshot['more_failures']} more failures", style="red"), "", "")
     return grid
+
+
+def _overall_bar(o: dict, status: str, total, width: int = 24):
+    """The overall bar in parts: done items blue while running and green after (also in
+    a failed or cancelled run), failed items red, cancelled ones yellow."""
+    from rich.text import Text
+
+    done_style = "blue" if status == "running" else "green"
+    failed = text.finished(o) - o.get("done", 0)
+    bar, used = Text(), 0
+    for count, style in ((o.get("done", 0), done_style), (failed, "red"),
+                         (o.get("cancelled", 0), "yellow")):
+        cells = min(round(width * count / total), width - used)
+        bar.append("━" * cells, style=style)
+        used += cells
+    bar.append("━" * (width - used), style="grey23")
+    return bar
 
 
 def _lane_cells(lane: dict, ProgressBar, Text):
