@@ -438,7 +438,7 @@ def targets(quick: bool) -> list[str]:
          f"{update:.2f}× (+{ns['pb.bar.update(1)']:.1f} ns vs +{ns['tqdm.update(1)']:.1f} ns)"
          if update is not None else "—", None if update is None else update <= 0.5),
         ("W3 ≤ 1.03×", f"{w3:.2f}×", w3 <= 1.03),
-        ("≤ 10 snapshots/s", f"{m['pushes_per_s']:.1f}/s", m["pushes_per_s"] < 10.5),
+        ("≤ 10 snapshots/s", f"{m['pushes_per_s']:.1f}/s", round(m["pushes_per_s"], 1) <= 10),
         ("snapshot of 100,000 tasks and 64 workers ≤ 32 KB",
          f"{m['snapshot_kb']:.1f} KB (with 20 failures listed)", m["snapshot_kb"] <= 32),
         ("final state pushed ≤ 200 ms after the last task ends", f"{m['final_ms']:.0f} ms",
