@@ -107,6 +107,7 @@ class Job:
         self.number = 0  # which job of its pool this is (1, 2, …), for the run record
         self.not_run: list[int] = []  # positions left out by a drain (the Stop button)
         self.where: list[int] | None = None  # input position of each item, if it skips some
+        self.withdrawn = False  # its caller asked to stop or drain it (set from that thread)
         self._input = iterable
         self._it = None
 
@@ -173,6 +174,7 @@ class Dispatcher:
 
     def drain(self, job: Job) -> None:
         """Start nothing more of `job`; what runs finishes; the rest counts as cancelled."""
+        job.withdrawn = True  # at once: no chunk of it leaves before the request is read
         self.requests.put(("drain", job))
         self.wake()
 
@@ -186,6 +188,7 @@ class Dispatcher:
         self.wake()
 
     def cancel(self, job: Job) -> None:
+        job.withdrawn = True
         self.requests.put(("cancel", job))
         self.wake()
 
@@ -281,7 +284,8 @@ class Dispatcher:
 
     def _next_chunk(self) -> Chunk | None:
         for job in list(self.jobs):
-            if job.cancelled or (job.future is not None and job.future.cancelled()):
+            withdrawn = job.withdrawn or (job.future is not None and job.future.cancelled())
+            if job.cancelled or withdrawn:
                 continue
             if job.requeued:
                 return job.requeued.popleft()
