@@ -82,14 +82,16 @@ class Reporter:
             self._timer.join()
             self._timer = None
 
-    def watch(self, bar: Bar, progress: Callable[[], float]) -> bool:
+    @property
+    def timed(self) -> bool:
+        """True if a timer thread sends held updates (and reads watched bars)."""
+        return self._timer is not None
+
+    def watch(self, bar: Bar, progress: Callable[[], float]) -> None:
         """Have the timer thread set `bar.n = progress()` every interval, so the loop
-        that advances it runs no code of ours at all. False if there is no timer."""
-        if self._timer is None:
-            return False
+        that advances it runs no code of ours at all."""
         with self._lock:
             self._watched[bar.id] = (bar, progress)
-        return True
 
     def unwatch(self, bar: Bar) -> None:
         """Stop reading `bar`; once this returns, the timer will not touch it again."""
@@ -253,22 +255,20 @@ class Tracked:
 def counted(iterable: Iterable, bar: Bar) -> Iterator:
     """The items of `iterable`, counted into `bar`, which is closed at the end."""
     it = iter(iterable)
-    feed = _whole if type(it) in _EXACT_HINT else _slices
-    return itertools.chain.from_iterable(feed(it, bar))
+    watched = type(it) in _EXACT_HINT and bar._reporter.timed
+    return itertools.chain.from_iterable((_whole if watched else _slices)(it, bar))
 
 
 def _whole(it, bar: Bar):
     """Yield `it` itself, once, and count what the consumer took by what `it` has left
     (its length hint is exact): the reporter's timer reads it every interval, so nothing
-    of ours runs per item or per slice. Without a timer, `_slices` does the reading."""
+    of ours runs per item or per slice."""
     base, left = bar.n, operator.length_hint(it)
 
     def progress():
         return base + left - operator.length_hint(it)
 
-    if not bar._reporter.watch(bar, progress):
-        yield from _slices(it, bar)
-        return
+    bar._reporter.watch(bar, progress)
     try:
         yield it
     finally:  # also when the consumer stopped early
