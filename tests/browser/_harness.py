@@ -283,6 +283,17 @@ class NotebookPage:
         """The (first) poolbars panel in the output of code cell `index`."""
         return self.cell(index).locator(".poolbars-panel").first
 
+    def run_to_panel(self, index: int, key: str | None = None):
+        """Run All, and wait until cell `index` runs and shows its panel; with `key`,
+        record its output's first-seen texts (see `watch`). Returns the panel."""
+        self.run_all()
+        self.wait_cell_started(index)
+        panel = self.panel(index)
+        panel.wait_for(state="visible", timeout=30_000)
+        if key is not None:
+            watch(self.cell(index).locator(".jp-Cell-outputArea"), key)
+        return panel
+
     def wait_status(self, index: int, status: str, timeout: float = 60) -> None:
         self.panel(index).locator(".pb-status").filter(
             has_text=re.compile(f"^{status}$")).wait_for(timeout=timeout * 1000)

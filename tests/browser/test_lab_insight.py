@@ -9,10 +9,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
 def test_the_timeline_shows_one_block_per_item_coloured_by_outcome(open_lab, artifacts):
     nbp = open_lab("timeline.ipynb")
-    nbp.run_all()
-    nbp.wait_cell_started(1)
-    panel = nbp.panel(1)
-    panel.wait_for(state="visible", timeout=30_000)
+    panel = nbp.run_to_panel(1)
     stop = panel.locator("button.pb-stop")
     if stop.count() and stop.is_visible():  # blocking mode: Stop is disabled, and says why
         assert stop.is_disabled() and "interrupt" in (stop.get_attribute("title") or "")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import _notebooks as nbs
-from _harness import read_panel, watch, watched
+from _harness import read_panel, watched
 
 POOL_CELL = 1
 
@@ -17,11 +17,7 @@ def _fingerprint(state):
 
 def test_live_updates_while_the_cell_runs(open_lab, artifacts):
     nbp = open_lab("live.ipynb")
-    nbp.run_all()
-    nbp.wait_cell_started(POOL_CELL)
-    panel = nbp.panel(POOL_CELL)
-    panel.wait_for(state="visible", timeout=30_000)
-    watch(nbp.cell(POOL_CELL).locator(".jp-Cell-outputArea"), "live")
+    panel = nbp.run_to_panel(POOL_CELL, "live")
 
     # mid-run: several polls while the cell is still [*]
     polls = []
@@ -161,11 +157,7 @@ def _assert_safe(panel, where):
 
 def test_hostile_text_is_shown_literally(open_lab, artifacts):
     nbp = open_lab("hostile.ipynb")
-    nbp.run_all()
-    nbp.wait_cell_started(POOL_CELL)
-    panel = nbp.panel(POOL_CELL)
-    panel.wait_for(state="visible", timeout=30_000)
-    watch(nbp.cell(POOL_CELL).locator(".jp-Cell-outputArea"), "hostile")
+    panel = nbp.run_to_panel(POOL_CELL, "hostile")
     hostile = [nbs.IMG, nbs.SCRIPT, nbs.CLOSE, nbs.LONG]
 
     # mid-run: the descriptions are the hostile strings themselves
@@ -219,10 +211,7 @@ def test_hostile_text_is_shown_literally(open_lab, artifacts):
 
 def test_message_before_a_long_phase_shows_while_it_runs(open_lab):
     nbp = open_lab("late.ipynb")
-    nbp.run_all()
-    nbp.wait_cell_started(POOL_CELL)
-    nbp.panel(POOL_CELL).wait_for(state="visible", timeout=30_000)
-    watch(nbp.cell(POOL_CELL).locator(".jp-Cell-outputArea"), "late")
+    nbp.run_to_panel(POOL_CELL, "late")
     nbp.wait_all_done(timeout=60)
     shown = {text: at for text, at in watched(nbp.page, "late")["firstSeen"]
              if text.startswith("message:writing since ")}

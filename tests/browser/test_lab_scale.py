@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 
 import _notebooks as nbs
-from _harness import CommCounter, read_panel, record_metrics, watch, watched
+from _harness import CommCounter, read_panel, record_metrics, watched
 
 POOL_CELL = 1
 MAX_COMM_MSGS_PER_S = 15
@@ -21,11 +21,7 @@ _DOM_JS = """(root) => ({elements: root.querySelectorAll('*').length,
 def test_scale_dom_bounded_few_messages_low_latency(open_lab, artifacts):
     nbp = open_lab("scale.ipynb", setup=CommCounter)
     counter = nbp.extra
-    nbp.run_all()
-    nbp.wait_cell_started(POOL_CELL)
-    panel = nbp.panel(POOL_CELL)
-    panel.wait_for(state="visible", timeout=30_000)
-    watch(nbp.cell(POOL_CELL).locator(".jp-Cell-outputArea"), "scale")
+    panel = nbp.run_to_panel(POOL_CELL, "scale")
 
     polls = []
     while nbp.cell_running(POOL_CELL):
