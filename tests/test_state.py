@@ -90,6 +90,34 @@ def test_inner_bars_follow_the_task_of_their_worker():
     assert (s.bars_finished, s.bar_units) == (1, 200)
 
 
+def test_a_lane_of_quick_tasks_keeps_its_latest_news_between_tasks():
+    # chunks of 10 ms items: a redraw between two chunks must not find the lane blank
+    s = PanelState()
+    fold_all(s, (ev.WORKER, 0, "idle", 1), (ev.SEEN, 0, 20), (ev.START, 0, 0, 5, "0", 1.0),
+             (ev.BAR, 0, 7, None, "file 4", 3, 5, "it", (), False, 1.04),
+             (ev.MESSAGE, 0, None, "writing 4"), (ev.DONE, 0, 5, 1.05),
+             (ev.START, 0, 5, 5, "5", 1.05))
+    lane = s.snapshot(now=1.06)["lanes"][0]
+    assert (lane["task"], lane["message"], lane["desc"], lane["n"]) == ("5", "writing 4", "file 4", 3)
+    # the new chunk's own news replaces it
+    fold_all(s, (ev.BAR, 0, 9, None, "file 6", 1, 5, "it", (), False, 1.07),
+             (ev.MESSAGE, 0, None, "reading 6"))
+    lane = s.snapshot(now=1.08)["lanes"][0]
+    assert (lane["message"], lane["desc"], lane["n"]) == ("reading 6", "file 6", 1)
+    assert len(s.lanes["0"].bars) == 2  # the kept bar and the new one, never more
+    fold_all(s, (ev.DONE, 0, 5, 1.1), (ev.START, 0, 10, 5, "10", 1.1))
+    assert len(s.lanes["0"].bars) == 1
+
+
+def test_a_slow_task_starts_with_a_clean_lane():
+    s = PanelState()
+    fold_all(s, (ev.WORKER, 0, "idle", 1), (ev.SEEN, 0, 2), (ev.START, 0, 0, 1, "0", 1.0),
+             (ev.BAR, 0, 7, 0, "file 0", 9, 10, "it", (), False, 4.0),
+             (ev.MESSAGE, 0, 0, "writing 0"), (ev.DONE, 0, 1, 5.0), (ev.START, 0, 1, 1, "1", 5.0))
+    lane = s.snapshot(now=5.1)["lanes"][0]
+    assert (lane["task"], lane["message"], lane["desc"], lane["n"]) == ("1", "", "", 0)
+
+
 def test_bars_outside_a_pool_get_lanes_of_their_own_and_lead_the_overall_bar():
     s = PanelState()
     fold_all(s, (ev.BAR, "main", 1, None, "outer", 3, 10, "files", (), False, 1.0),

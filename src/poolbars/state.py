@@ -11,7 +11,7 @@ import threading
 import time
 import collections
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import events as ev
 from .timeline import Throughput, Timeline
@@ -22,6 +22,9 @@ MAX_TRACEBACK_CHARS = 1500
 MAX_TEXT_CHARS = 300
 RATE_WINDOW = 30.0
 MAX_INNER = 200_000  # tasks whose final bar is remembered for the run record
+# workers send and the panel redraws every 0.1 s: a lane whose tasks are quicker than two
+# of those would be blank at most redraws, so it keeps its latest news across tasks
+QUICK_TASK_SECONDS = 0.2
 
 
 def clip(text, limit=MAX_TEXT_CHARS):
@@ -63,16 +66,25 @@ class Lane:
     bars: dict = field(default_factory=dict)
 
     def switch_task(self, index, label, t):
+        quick = t is not None and self.started is not None and t - self.started < QUICK_TASK_SECONDS
         self.task, self.label, self.started, self.updated = index, label, t, t
-        self.message = ""
-        self.bars = {}
+        shown = self._primary() if quick else None
+        # a quick lane keeps its message, and the bar it showed as it ended, until the new
+        # task's own news arrives
+        self.bars = {} if shown is None else {shown[0]: replace(shown[1], closed=True)}
+        if not quick:
+            self.message = ""
 
     def primary_bar(self) -> BarState | None:
         """The bar to draw: the outermost open one, else the last one closed."""
-        for bar in self.bars.values():
+        shown = self._primary()
+        return None if shown is None else shown[1]
+
+    def _primary(self) -> tuple | None:
+        for key, bar in self.bars.items():
             if not bar.closed:
-                return bar
-        return next(reversed(self.bars.values()), None)
+                return key, bar
+        return next(reversed(self.bars.items()), None)
 
 
 @dataclass
