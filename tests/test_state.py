@@ -98,7 +98,8 @@ def test_a_lane_of_quick_tasks_keeps_its_latest_news_between_tasks():
              (ev.MESSAGE, 0, None, "writing 4"), (ev.DONE, 0, 5, 1.05),
              (ev.START, 0, 5, 5, "5", 1.05))
     lane = s.snapshot(now=1.06)["lanes"][0]
-    assert (lane["task"], lane["message"], lane["desc"], lane["n"]) == ("5", "writing 4", "file 4", 3)
+    shown = (lane["task"], lane["message"], lane["desc"], lane["n"])
+    assert shown == ("5", "writing 4", "file 4", 3)
     # the new chunk's own news replaces it
     fold_all(s, (ev.BAR, 0, 9, None, "file 6", 1, 5, "it", (), False, 1.07),
              (ev.MESSAGE, 0, None, "reading 6"))

@@ -63,7 +63,8 @@ class Channel:
         self.authkey = authkey if authkey is not None else os.urandom(32)
         registry = {"get_queue": (lambda: self.queue, None, None, None)}
         self._server = Server(registry, (host, port), self.authkey, SERIALIZER)
-        self._server.stop_event = threading.Event()  # serve_client() polls it; set by serve_forever() normally
+        # serve_client() polls it; serve_forever() would normally set it
+        self._server.stop_event = threading.Event()
         self.address = self._server.address
         self._stopping = threading.Event()
         self._accepter = threading.Thread(target=self._accept, name="poolbars-channel",

@@ -123,7 +123,8 @@ class Collector:
     def _wait_time(self) -> float:
         if self.state.version != self._pushed_version:
             return max(self.throttle.wait_time(), 0.001)
-        return max(self.heartbeat - (self.clock() - self.throttle.last), self.throttle.wait_time(), 0.001)
+        beat = self.heartbeat - (self.clock() - self.throttle.last)
+        return max(beat, self.throttle.wait_time(), 0.001)
 
     def fold_batch(self, batch) -> None:
         if isinstance(batch, (bytes, bytearray)):

@@ -20,9 +20,9 @@ class MapHandle:
 
     `result(timeout=None)` waits and returns the results in input order (under
     on_error="skip" without the failed ones); after a Stop, only those of the items that
-    ran, and its `not_run` (also `handle.not_run`) lists the positions that never started. `done()`, `cancel()`
-    (kill what runs now), `stop()` (what the Stop button does: start nothing more, let
-    running items finish)."""
+    ran, and its `not_run` (also `handle.not_run`) lists the positions that never started.
+    `done()`, `cancel()` (kill what runs now), `stop()` (what the Stop button does: start
+    nothing more, let running items finish)."""
 
     def __init__(self, pool, job, owns_pool: bool = False):
         self._pool = pool

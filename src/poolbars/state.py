@@ -350,7 +350,8 @@ class PanelState:
         if lead is None:
             overall = self.counts()
             rate = self.rate(now)
-            remaining = None if overall["total"] is None else overall["total"] - self.finished - self.cancelled
+            total = overall["total"]
+            remaining = None if total is None else total - self.finished - self.cancelled
             unit = self.unit
         else:  # no pool items: the overall bar follows the outermost bar
             overall = dict(self.counts(), done=lead.n, total=lead.total, pending=None)

@@ -79,7 +79,8 @@ def lane_line(lane: dict) -> str:
     if lane.get("desc"):
         parts.append(lane["desc"])
     if lane.get("total") is not None or lane.get("n"):
-        parts.append(f"{number(lane.get('n'))}/{number(lane.get('total'))} {lane.get('unit', 'it')}")
+        count = f"{number(lane.get('n'))}/{number(lane.get('total'))}"
+        parts.append(f"{count} {lane.get('unit', 'it')}")
     if lane.get("postfix"):
         parts.append(" ".join(f"{k}={v}" for k, v in lane["postfix"]))
     if lane.get("message"):
@@ -123,7 +124,8 @@ def html(snapshot: dict) -> str:
     for failure in snapshot.get("failures", []):
         rows.append(
             f'<details style="color:#d32f2f"><summary>{esc(failure_line(failure).strip())}'
-            f'</summary><pre style="white-space:pre-wrap">{esc(failure["traceback"])}</pre></details>')
+            f'</summary><pre style="white-space:pre-wrap">{esc(failure["traceback"])}</pre>'
+            '</details>')
     if snapshot.get("more_failures"):
         rows.append(f"<div>… {snapshot['more_failures']} more failures</div>")
     return ('<div class="poolbars-static" style="font-family:sans-serif;font-size:13px;'
