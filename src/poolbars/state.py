@@ -11,7 +11,7 @@ import threading
 import time
 import collections
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from . import events as ev
 from .timeline import Throughput, Timeline
@@ -68,12 +68,12 @@ class Lane:
     def switch_task(self, index, label, t):
         quick = t is not None and self.started is not None and t - self.started < QUICK_TASK_SECONDS
         self.task, self.label, self.started, self.updated = index, label, t, t
-        shown = self._primary() if quick else None
-        # a quick lane keeps its message, and the bar it showed as it ended, until the new
-        # task's own news arrives
-        self.bars = {} if shown is None else {shown[0]: replace(shown[1], closed=True)}
         if not quick:
-            self.message = ""
+            self.message, self.bars = "", {}
+        elif self.bars:  # the message and the bar shown stay (as ended) until the task's own
+            key, bar = self._primary()
+            bar.closed = True
+            self.bars = {key: bar}
 
     def primary_bar(self) -> BarState | None:
         """The bar to draw: the outermost open one, else the last one closed."""
