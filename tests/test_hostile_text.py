@@ -1,7 +1,9 @@
 """Task text is inert everywhere (issue 10, §6): control characters and rich markup in
-anything a task provides are shown literally and never break a lane's line."""
+anything a task provides are shown literally, capped in length, and never break a lane's
+line."""
 
 import io
+import json
 import re
 import time
 
@@ -145,3 +147,57 @@ def test_a_real_pool_of_hostile_tasks_writes_plain_single_lines_to_the_log(monke
     assert_log_lines(out)
     assert SHOWN[0] in out and SHOWN_LABEL in out
     assert "ValueError" in out and "Traceback" in out
+
+
+# -- caps ---------------------------------------------------------------------------------
+
+BIG = "x" * 1_000_000
+
+
+def json_size(snapshot, state):
+    return len(json.dumps(dict(snapshot, timeline=state.timeline_view()), allow_nan=False))
+
+
+def test_megabyte_task_text_makes_a_small_snapshot():
+    s = PanelState(BIG, unit=BIG)
+    postfix = ((BIG, BIG),) + tuple((f"k{i}", "v" * 50) for i in range(10_000))
+    for event in [(ev.WORKER, 0, "idle", 1), (ev.SEEN, 0, 2),
+                  (ev.START, 0, 0, 2, BIG, 1.0),
+                  (ev.BAR, 0, 1, 0, BIG, 1, 10, BIG, postfix, False, 1.5),
+                  (ev.MESSAGE, 0, 0, BIG),
+                  (ev.BAR, BIG, 2, None, BIG, 1, 4, BIG, postfix, False, 1.5),
+                  (ev.MESSAGE, BIG, None, BIG),
+                  (ev.FAIL, 0, 1, BIG, "error", BIG, BIG, 1, 2.0)]:
+        s.fold(event)
+    snap = s.snapshot(now=3.0)
+    assert json_size(snap, s) < 64_000
+    lane = snap["lanes"][0]
+    assert lane["desc"].startswith("xxx") and lane["message"].startswith("xxx")
+    assert snap["failures"][0]["error"].startswith("xxx")
+
+
+def big_text_task(x):
+    with pb.bar(total=10, desc=BIG) as bar:
+        bar.set_postfix({BIG: BIG, **{f"k{i}": i for i in range(2000)}})
+        pb.message(BIG)
+        bar.update(1)
+        time.sleep(1.5)
+    raise ValueError(BIG)
+
+
+def test_a_real_pool_with_megabyte_task_text_keeps_every_snapshot_small():
+    with pb.Pool(1, title=BIG, display=None, on_error="return") as pool:
+        handle = pool.map_async(big_text_task, [0])
+        sizes, seen = [], False
+        deadline = time.monotonic() + 30
+        while not handle.done() and time.monotonic() < deadline:
+            snap = pool.snapshot()
+            with pool.state.lock:
+                sizes.append(json_size(snap, pool.state))
+            seen = seen or any(lane["desc"].startswith("xxx") for lane in snap["lanes"])
+            time.sleep(0.05)
+        [failure] = handle.result(timeout=30)
+    sizes.append(json_size(pool.snapshot(), pool.state))
+    assert seen, "the lane never showed the task's description"
+    assert max(sizes) < 64_000
+    assert isinstance(failure, pb.Failure) and len(failure.message) > 999_000  # kept in full
