@@ -1,6 +1,6 @@
 """Task text is inert everywhere (issue 10, §6): control characters and rich markup in
-anything a task provides are shown literally, capped in length, and never break a lane's
-line."""
+anything a task provides are shown literally, capped in length, never break a lane's
+line; wild numbers never raise in a task nor break the snapshot's JSON."""
 
 import io
 import json
@@ -201,3 +201,59 @@ def test_a_real_pool_with_megabyte_task_text_keeps_every_snapshot_small():
     assert seen, "the lane never showed the task's description"
     assert max(sizes) < 64_000
     assert isinstance(failure, pb.Failure) and len(failure.message) > 999_000  # kept in full
+
+
+# -- wild numbers -------------------------------------------------------------------------
+
+WILD = [10**400, 1e308, float("inf"), float("-inf"), float("nan")]
+
+
+def wild_numbers_task(x):
+    bars = [pb.bar(total=10), pb.bar(total=10**400), pb.bar(total=float("nan")),
+            pb.bar(total=float("inf")), pb.bar(total=1e308)]
+    for bar in bars:
+        for value in WILD:
+            bar.update(value)
+            bar.update(1)
+            repr(bar)
+        bar.set_postfix(big=10**400, huge=10**5000, inf=float("inf"), nan=float("nan"))
+    pb.message(f"n={bars[0].n}")
+    time.sleep(1.5)  # long enough for the panel to draw the lanes
+    return x
+
+
+def test_bar_update_with_wild_numbers_never_raises_and_the_panel_renders():
+    from rich.console import Console
+
+    with pb.Pool(2, display=None) as pool:
+        handle = pool.map_async(wild_numbers_task, range(2))
+        snaps = []
+        deadline = time.monotonic() + 30
+        while not handle.done() and time.monotonic() < deadline:
+            snaps.append(pool.snapshot())
+            time.sleep(0.05)
+        assert handle.result(timeout=30) == [0, 1]
+    snaps.append(pool.snapshot())
+    assert any(lane["message"] for snap in snaps for lane in snap["lanes"])
+    for snap in snaps:
+        json.dumps(snap, allow_nan=False)
+        Console(file=io.StringIO(), force_terminal=True, width=200).print(render(snap))
+        text.plain(snap)
+    json.dumps(pool.report().to_dict(), allow_nan=False)
+
+
+def test_wild_numbers_fold_into_a_json_safe_snapshot_that_every_view_renders():
+    from rich.console import Console
+
+    for value in WILD:
+        s = PanelState("wild")
+        s.fold((ev.BAR, "main", 1, None, "a", value, value, "it", (), False, 1.0))
+        s.fold((ev.BAR, "main", 2, None, "b", 1, value, "it", (), False, 1.0))
+        s.fold((ev.BAR, "main", 3, None, "c", value, 10, "it", (), True, 1.0))
+        for now in (1.0, 2.0):
+            snap = s.snapshot(now=now)
+            json.dumps(dict(snap, timeline=s.timeline_view(now)), allow_nan=False)
+            Console(file=io.StringIO(), force_terminal=True, width=200).print(render(snap))
+            LogView("wild", stream=io.StringIO(), interval=0.0).close(snap)
+            text.plain(snap)
+            text.html(snap)

@@ -7,6 +7,7 @@ counted, never kept, so memory stays flat however many items a run has.
 
 from __future__ import annotations
 
+import math
 import itertools
 import threading
 import time
@@ -49,6 +50,23 @@ def clip_postfix(pairs) -> tuple:
     """At most MAX_POSTFIX `(key, value)` pairs, each side clipped."""
     return tuple((clip(k, MAX_POSTFIX_CHARS), clip(v, MAX_POSTFIX_CHARS))
                  for k, v in itertools.islice(pairs, MAX_POSTFIX))
+
+
+def json_number(value):
+    """`value` if JSON and the browser can hold it as a number, else None: NaN, the
+    infinities and integers past the float range are no count a view can show (and the
+    widget's JSON refuses NaN)."""
+    if isinstance(value, int):
+        try:
+            float(value)
+        except OverflowError:
+            return None
+        return int(value)
+    try:
+        value = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return value if math.isfinite(value) else None
 
 
 @dataclass
@@ -266,9 +284,10 @@ class PanelState:
     def _bar(self, source, bar_id, task, desc, n, total, unit, postfix, closed, t):
         self._mark_started(t)
         source = clip(source) if isinstance(source, str) else source
+        n, total = json_number(n), json_number(total)
         if closed:
             self.bars_finished += 1
-            self.bar_units += n
+            self.bar_units += n or 0
             if task is not None and len(self.inner) < MAX_INNER:
                 self.inner[task] = (n, total)
         lane = self._lane_for(source, bar_id, task, t)
@@ -371,13 +390,14 @@ class PanelState:
             remaining = None if total is None else total - self.finished - self.cancelled
             unit = self.unit
         else:  # no pool items: the overall bar follows the outermost bar
-            overall = dict(self.counts(), done=lead.n, total=lead.total, pending=None)
-            rate = lead.n / elapsed if elapsed > 0 and lead.n else None
-            remaining = None if lead.total is None else lead.total - lead.n
+            done = lead.n or 0  # None: the bar's count is no number a view can show
+            overall = dict(self.counts(), done=done, total=lead.total, pending=None)
+            rate = json_number(done / elapsed) if elapsed > 0 and done else None
+            remaining = None if lead.total is None else lead.total - done
             unit = lead.unit
         # nothing left (all settled, the end not yet posted): no estimate rather than "0:00"
         running = self.status == "running" and remaining is not None and remaining > 0
-        eta = remaining / rate if rate and running else None
+        eta = json_number(remaining / rate) if rate and running else None
         overall.update(elapsed=round(elapsed, 3), rate=rate, eta=eta, unit=unit,
                        spark=self.throughput.spark(end, self.started))
         return {

@@ -90,7 +90,8 @@ def _overall_bar(o: dict, status: str, total, width: int = 24):
     bar, used = Text(), 0
     for count, style in ((o.get("done", 0), done_style), (failed, "red"),
                          (o.get("cancelled", 0), "yellow")):
-        cells = min(round(width * count / total), width - used)
+        share = min(max(count / total, 0.0), 1.0)  # so huge counts never overflow
+        cells = min(round(width * share), width - used)
         bar.append("━" * cells, style=style)
         used += cells
     bar.append("━" * (width - used), style="grey23")
@@ -100,8 +101,11 @@ def _overall_bar(o: dict, status: str, total, width: int = 24):
 def _lane_cells(lane: dict, ProgressBar):
     style = LANE_STYLE.get(lane["state"], "blue")
     name = _line(f"{text.inert(lane['name'])} {text.inert(lane['state'])}", style)
-    total = lane.get("total")
-    bar = ProgressBar(total=total or None, completed=lane.get("n") or 0, width=24,
+    total, n = lane.get("total"), lane.get("n") or 0
+    # the bar in per mille: rich multiplies counts by its width, which huge counts overflow
+    share = min(max(n / total, 0.0), 1.0) if total else None
+    bar = ProgressBar(total=None if share is None else 1000,
+                      completed=n if share is None else round(share * 1000), width=24,
                       complete_style=style, finished_style="green")
     if lane.get("task") is None and not lane.get("desc"):
         bar = _line("")

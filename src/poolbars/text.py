@@ -153,6 +153,7 @@ def html(snapshot: dict) -> str:
     o = snapshot.get("overall") or {}
     done, total = finished(o), o.get("total")
     width = 100 if total == 0 else (100 * done / total if total else 0)
+    width = min(max(width, 0), 100)  # a bar past its total (or huge counts) stays in its box
     colour = {"failed": "#d32f2f", "cancelled": "#9e9e9e", "done": "#388e3c"}.get(
         snapshot.get("status"), "#1976d2")
     rows = [
