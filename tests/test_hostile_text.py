@@ -1,6 +1,7 @@
 """Task text is inert everywhere (issue 10, §6): control characters and rich markup in
 anything a task provides are shown literally, capped in length, never break a lane's
-line; wild numbers never raise in a task nor break the snapshot's JSON."""
+line; wild numbers never raise in a task nor break the snapshot's JSON; a message from
+the main process reaches the log."""
 
 import io
 import json
@@ -201,6 +202,32 @@ def test_a_real_pool_with_megabyte_task_text_keeps_every_snapshot_small():
     assert seen, "the lane never showed the task's description"
     assert max(sizes) < 64_000
     assert isinstance(failure, pb.Failure) and len(failure.message) > 999_000  # kept in full
+
+
+# -- a message from the main process ------------------------------------------------------
+
+def test_a_message_from_the_main_process_is_printed_by_the_log_view(capsys):
+    pb.message("loading the data")  # no panel open: auto picks the log (stderr is no TTY)
+    err = capsys.readouterr().err
+    assert [line for line in err.splitlines() if "loading the data" in line] == [
+        "main: loading the data"]
+
+
+def square(x):
+    return x * x
+
+
+def test_a_message_from_the_main_process_during_a_pool_is_printed_by_the_log_view(
+        monkeypatch):
+    log = io.StringIO()
+    monkeypatch.setattr("sys.stderr", log)
+    with pb.Pool(1, display="log") as pool:
+        pb.message("phase one\nFORGED")
+        assert pool.map(square, range(3)) == [0, 1, 4]
+    out = log.getvalue()
+    assert_log_lines(out)
+    assert [line for line in out.splitlines() if "phase one" in line] == [
+        r"main: phase one\nFORGED"]
 
 
 # -- wild numbers -------------------------------------------------------------------------

@@ -122,8 +122,8 @@ def _line(plain: str, style: str = ""):
 
 class LogView:
     """Plain lines for non-interactive output: now and then a progress line, each new
-    failure once, and a final summary. No carriage returns; task text never starts a
-    line of its own."""
+    failure once, each new message of a lane of its own (the main process's), and a
+    final summary. No carriage returns; task text never starts a line of its own."""
 
     def __init__(self, title: str, stream=None, interval: float = LOG_INTERVAL,
                  clock=time.monotonic):
@@ -132,6 +132,7 @@ class LogView:
         self.clock = clock
         self.last = clock()
         self.failures_shown = 0
+        self.messages_shown: dict[str, str] = {}  # lane key -> the last message written
 
     def _write(self, line: str) -> None:
         self.stream.write(line + "\n")
@@ -153,13 +154,16 @@ class LogView:
 
     def update(self, snapshot: dict) -> None:
         self._new_failures(snapshot)
+        self._new_messages(snapshot)
         if self.clock() - self.last >= self.interval:
             self.last = self.clock()
             self._write(text.overall_line(snapshot) + " · " + text.counts(snapshot["overall"]))
 
     def close(self, snapshot: dict) -> None:
         self._new_failures(snapshot)
-        self._write(text.overall_line(snapshot) + " · " + text.counts(snapshot["overall"]))
+        self._new_messages(snapshot)
+        if _counted_anything(snapshot):  # a lone pb.message() leaves only its line
+            self._write(text.overall_line(snapshot) + " · " + text.counts(snapshot["overall"]))
         for failure in snapshot.get("failures", []):
             self._write(f"--- {text.inert(failure['kind'])} in item "
                         f"{text.inert(failure['label'])} ---")
@@ -167,3 +171,11 @@ class LogView:
         if snapshot.get("more_failures"):
             self._write(f"… {snapshot['more_failures']} more failures")
 
+
+def _counted_anything(snapshot: dict) -> bool:
+    """True unless the panel only ever showed messages: no item, no bar, no failure."""
+    o = snapshot.get("overall") or {}
+    return (o.get("total") is not None or text.finished(o) > 0 or o.get("cancelled", 0) > 0
+            or bool(snapshot.get("failures"))
+            or any(lane.get("desc") or lane.get("n") or lane.get("total") is not None
+                   or not text.own_lane(lane) for lane in snapshot.get("lanes", [])))

@@ -121,6 +121,17 @@ def lane_line(lane: dict) -> str:
     return "  " + (f"{head} · {detail}" if detail else head)
 
 
+def own_lane(lane: dict) -> bool:
+    """True for the lane of a bar or message of its own (keyed `source:bar`), such as
+    the main process's; False for a worker's lane (keyed by the worker's number)."""
+    return ":" in lane["key"]
+
+
+def message_line(lane: dict) -> str:
+    """`main: loading the data`: a message, on one line, under the name of its lane."""
+    return f"{inert(lane['name'])}: {inert(lane['message'])}"
+
+
 def failure_line(failure: dict) -> str:
     where = f" on {inert(failure['worker'])}" if failure.get("worker") else ""
     return (f"  ✗ {inert(failure['kind'])}: item {inert(failure['label'])}{where}: "
