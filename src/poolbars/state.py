@@ -7,8 +7,8 @@ counted, never kept, so memory stays flat however many items a run has.
 
 from __future__ import annotations
 
-import math
 import itertools
+import math
 import threading
 import time
 import collections
