@@ -18,6 +18,7 @@ The hot path is the user's loop, so:
 from __future__ import annotations
 
 import itertools
+import math
 import operator
 import threading
 import time
@@ -171,15 +172,22 @@ class Bar:
 
     def update(self, n: float = 1) -> None:
         """Advance by `n` (may be fractional or negative)."""
-        self.n += n
+        try:
+            self.n += n
+        except OverflowError:  # an int past the float range plus a float: no number
+            self.n = math.nan
         if self.n >= self._check_at:  # check the counter first: most calls stop here
             self._tick()
 
     def _tick(self) -> None:
         now = self._reporter.clock()
         t0, n0 = self._last_check
-        rate = (self.n - n0) / (now - t0) if now > t0 else 0.0
-        self._check_at = self.n + max(1, int(rate * CHECK_INTERVAL))
+        try:
+            rate = (self.n - n0) / (now - t0) if now > t0 else 0.0
+            step = max(1, int(rate * CHECK_INTERVAL))
+        except (OverflowError, ValueError):  # a huge, infinite or NaN count: check often
+            step = 1
+        self._check_at = self.n + step
         self._last_check = (now, self.n)
         self._reporter.post(self)
 
@@ -223,8 +231,8 @@ class Bar:
         self.close()
 
     def __repr__(self) -> str:
-        total = "?" if self.total is None else f"{self.total:g}"
-        return f"<poolbars.Bar {self.desc!r} {self.n:g}/{total} {self.unit}>"
+        total = "?" if self.total is None else _short(self.total)
+        return f"<poolbars.Bar {self.desc!r} {_short(self.n)}/{total} {self.unit}>"
 
 
 class Tracked:
@@ -384,5 +392,8 @@ def _reporter_for_this_process(title: str):
 def _short(value) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
-    text = str(value)
+    try:
+        text = str(value)
+    except Exception:  # e.g. an int of more digits than str() allows: never fail the task
+        return f"<{type(value).__name__} that cannot be shown>"
     return text if len(text) <= 80 else text[:79] + "…"

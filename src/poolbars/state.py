@@ -7,6 +7,8 @@ counted, never kept, so memory stays flat however many items a run has.
 
 from __future__ import annotations
 
+import itertools
+import math
 import threading
 import time
 import collections
@@ -19,7 +21,10 @@ from .timeline import Throughput, Timeline
 MAX_LANES = 64
 MAX_FAILURES = 20
 MAX_TRACEBACK_CHARS = 1500
-MAX_TEXT_CHARS = 300
+MAX_TEXT_CHARS = 300  # a title, name, label, description, unit or message
+MAX_ERROR_CHARS = 1000
+MAX_POSTFIX = 20  # postfix pairs shown per bar
+MAX_POSTFIX_CHARS = 100  # per postfix key or value
 RATE_WINDOW = 30.0
 MAX_INNER = 200_000  # tasks whose final bar is remembered for the run record
 # workers send and the panel redraws every 0.1 s: a lane whose tasks are quicker than two
@@ -28,14 +33,40 @@ QUICK_TASK_SECONDS = 0.2
 
 
 def clip(text, limit=MAX_TEXT_CHARS):
-    """Shorten user text for display, keeping the start."""
+    """Shorten user text for display, keeping the start (None stays None)."""
+    if text is None:
+        return None
     text = str(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def clip_tail(text, limit=MAX_TRACEBACK_CHARS):
     """Shorten a traceback for display, keeping the end (where the error is)."""
+    text = str(text)
     return text if len(text) <= limit else "…" + text[-(limit - 1):]
+
+
+def clip_postfix(pairs) -> tuple:
+    """At most MAX_POSTFIX `(key, value)` pairs, each side clipped."""
+    return tuple((clip(k, MAX_POSTFIX_CHARS), clip(v, MAX_POSTFIX_CHARS))
+                 for k, v in itertools.islice(pairs, MAX_POSTFIX))
+
+
+def json_number(value):
+    """`value` if JSON and the browser can hold it as a number, else None: NaN, the
+    infinities and integers past the float range are no count a view can show (and the
+    widget's JSON refuses NaN)."""
+    if isinstance(value, int):
+        try:
+            float(value)
+        except OverflowError:
+            return None
+        return int(value)
+    try:
+        value = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return value if math.isfinite(value) else None
 
 
 @dataclass
@@ -93,13 +124,13 @@ class FailureRow:
     label: str
     kind: str
     error: str
-    traceback: str
+    traceback: str  # its end, clipped when folded
     worker: str | None
     attempts: int
 
     def to_dict(self):
         return {"index": self.index, "label": self.label, "kind": self.kind,
-                "error": self.error, "traceback": clip_tail(self.traceback),
+                "error": self.error, "traceback": self.traceback,
                 "worker": self.worker, "attempts": self.attempts}
 
 
@@ -107,8 +138,8 @@ class PanelState:
     """The state of one panel. Only the collector thread calls `fold`."""
 
     def __init__(self, title: str = "", unit: str = "it", stale_after: float | None = None):
-        self.title = title
-        self.unit = unit
+        self.title = clip(title)
+        self.unit = clip(unit)
         self.stale_after = stale_after  # a running task with no news this long is stalled
         self.lock = threading.Lock()  # held by the collector while folding a batch
         self.status = "running"
@@ -174,6 +205,7 @@ class PanelState:
 
     def _start(self, worker, first, count, label, t, retried=0):
         self._mark_started(t)
+        label = clip(label)
         key = str(worker)
         self.chunks[key] = [first, count, label, 0]
         self.retrying = max(self.retrying - retried, 0)
@@ -206,6 +238,7 @@ class PanelState:
 
     def _fail(self, worker, index, label, kind, error, traceback, attempts, t):
         self._settle(worker, index)
+        error = clip(error, MAX_ERROR_CHARS)
         self.timeline.mark(str(worker), "failed" if kind == "error" else kind, error)
         if kind == "timeout":
             self.timed_out += 1
@@ -216,13 +249,13 @@ class PanelState:
         self.failure_count += 1
         if len(self.failures) < MAX_FAILURES:
             name = f"worker {worker}" if worker is not None else None
-            self.failures.append(FailureRow(index, clip(label), kind, clip(error, 1000),
-                                         traceback, name, attempts))
+            self.failures.append(FailureRow(index, clip(label), kind, error,
+                                            clip_tail(traceback), name, attempts))
         self._sample_rate(t)
 
     def _retry(self, worker, index, label, kind, error, attempts, t):
         self._settle(worker, index)
-        self.timeline.mark(str(worker), "retried", error)
+        self.timeline.mark(str(worker), "retried", clip(error, MAX_ERROR_CHARS))
         self.retrying += 1
 
     def _cancel(self, count, workers=()):
@@ -250,9 +283,11 @@ class PanelState:
 
     def _bar(self, source, bar_id, task, desc, n, total, unit, postfix, closed, t):
         self._mark_started(t)
+        source = clip(source) if isinstance(source, str) else source
+        n, total = json_number(n), json_number(total)
         if closed:
             self.bars_finished += 1
-            self.bar_units += n
+            self.bar_units += n or 0
             if task is not None and len(self.inner) < MAX_INNER:
                 self.inner[task] = (n, total)
         lane = self._lane_for(source, bar_id, task, t)
@@ -261,13 +296,14 @@ class PanelState:
         bar = lane.bars.get(bar_id)
         if bar is None:
             bar = lane.bars[bar_id] = BarState()
-        bar.desc, bar.n, bar.total, bar.unit = desc, n, total, unit
-        bar.postfix, bar.closed = postfix, closed
+        bar.desc, bar.n, bar.total, bar.unit = clip(desc), n, total, clip(unit)
+        bar.postfix, bar.closed = clip_postfix(postfix), closed
         lane.updated = t
         if not lane.is_worker:  # a bar of its own: its lane shows its status
             lane.state = "done" if closed else "running"
 
     def _message(self, source, task, text):
+        source = clip(source) if isinstance(source, str) else source
         lane = self._lane_for(source, None, task, None, create=False)
         if lane is None and not isinstance(source, int):
             lane = self._latest_bar_lane(source) or self._lane_for(source, None, task, None)
@@ -354,13 +390,14 @@ class PanelState:
             remaining = None if total is None else total - self.finished - self.cancelled
             unit = self.unit
         else:  # no pool items: the overall bar follows the outermost bar
-            overall = dict(self.counts(), done=lead.n, total=lead.total, pending=None)
-            rate = lead.n / elapsed if elapsed > 0 and lead.n else None
-            remaining = None if lead.total is None else lead.total - lead.n
+            done = lead.n or 0  # None: the bar's count is no number a view can show
+            overall = dict(self.counts(), done=done, total=lead.total, pending=None)
+            rate = json_number(done / elapsed) if elapsed > 0 and done else None
+            remaining = None if lead.total is None else lead.total - done
             unit = lead.unit
         # nothing left (all settled, the end not yet posted): no estimate rather than "0:00"
         running = self.status == "running" and remaining is not None and remaining > 0
-        eta = remaining / rate if rate and running else None
+        eta = json_number(remaining / rate) if rate and running else None
         overall.update(elapsed=round(elapsed, 3), rate=rate, eta=eta, unit=unit,
                        spark=self.throughput.spark(end, self.started))
         return {

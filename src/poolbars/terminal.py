@@ -1,7 +1,9 @@
 """Views outside notebooks: a live rich panel for terminals, plain lines for logs.
 
 Both receive snapshots (see docs/snapshot.md) from the collector thread via `update`,
-and the final one via `close`, which leaves the final state on screen."""
+and the final one via `close`, which leaves the final state on screen. Task text goes
+through `text.inert` and, in rich, only ever into `Text` (never markup): it cannot move
+the cursor, retitle the window, make a link or forge a line."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from . import text
 
 LOG_INTERVAL = 5.0  # seconds between progress lines in a log
 STATUS_STYLE = {"running": "blue", "done": "green", "failed": "red", "cancelled": "yellow"}
+NAME_WIDTH = 40  # the first column: the panel's title, a lane's name and state
 LANE_STYLE = {"busy": "blue", "idle": "dim", "starting": "dim", "exited": "dim",
               "crashed": "red", "running": "blue", "done": "green"}
 
@@ -32,45 +35,48 @@ class TerminalView:
         self.live.update(render(snapshot), refresh=True)
 
     def close(self, snapshot: dict) -> None:
+        from rich.text import Text
+
         # draw the final frame before stopping: Live.stop() alone may skip it
         self.live.update(render(snapshot), refresh=True)
         self.live.stop()
         for failure in snapshot.get("failures", []):
-            self.console.print(f"[red]✗ {failure['kind']}[/] item {failure['label']}:",
-                               markup=True, highlight=False)
-            self.console.print(failure["traceback"].rstrip(), markup=False, highlight=False)
+            self.console.print(Text.assemble((f"✗ {text.inert(failure['kind'])}", "red"),
+                                             f" item {text.inert(failure['label'])}:"))
+            self.console.print(Text(text.failure_traceback(failure, indent="  ")))
 
 
 def render(snapshot: dict):
     """The rich renderable for one snapshot."""
     from rich.progress_bar import ProgressBar
     from rich.table import Table
-    from rich.text import Text
 
     status = snapshot.get("status", "running")
     o = snapshot.get("overall") or {}
     done, total = text.finished(o), o.get("total")
     grid = Table.grid(padding=(0, 1))
-    grid.add_column(no_wrap=True)
-    grid.add_column(width=24)
-    grid.add_column(overflow="ellipsis", no_wrap=True)
+    # the text columns may be narrowed (rich narrows only columns that wrap), the bars'
+    # never; every cell is one line (`_line`) so task text never wraps a row
+    grid.add_column(overflow="ellipsis", max_width=NAME_WIDTH)
+    grid.add_column(width=24, no_wrap=True, overflow="ellipsis")
+    grid.add_column(overflow="ellipsis")
     style = STATUS_STYLE.get(status, "blue")
-    headline = text.overall_line(snapshot).split("] ", 1)[-1]
     bar = (_overall_bar(o, status, total) if total else
            ProgressBar(total=None, completed=done, width=24, complete_style=style))
-    grid.add_row(Text(snapshot.get("title") or "poolbars", style="bold"), bar,
-                 Text(f"{headline}  [{status}]", style=style))
-    grid.add_row("", "", Text(text.counts(o), style="dim"))
+    grid.add_row(_line(text.inert(snapshot.get("title") or "poolbars"), "bold"), bar,
+                 _line(f"{text.progress(snapshot)}  [{text.inert(status)}]", style))
+    grid.add_row("", "", _line(text.counts(o), "dim"))
     if status == "running":
         for lane in snapshot.get("lanes", []):
-            grid.add_row(*_lane_cells(lane, ProgressBar, Text))
+            grid.add_row(*_lane_cells(lane, ProgressBar))
         if snapshot.get("more_lanes"):
-            grid.add_row(Text(f"+{snapshot['more_lanes']} more", style="dim"), "", "")
+            grid.add_row(_line(f"+{snapshot['more_lanes']} more", "dim"), "", "")
     for failure in snapshot.get("failures", []):
-        grid.add_row(Text(f"✗ {failure['kind']}", style="red"), Text(f"item {failure['label']}"),
-                     Text(failure["error"], style="red"))
+        grid.add_row(_line(f"✗ {text.inert(failure['kind'])}", "red"),
+                     _line(f"item {text.inert(failure['label'])}"),
+                     _line(text.inert(failure["error"]), "red"))
     if snapshot.get("more_failures"):
-        grid.add_row(Text(f"+{snapshot['more_failures']} more failures", style="red"), "", "")
+        grid.add_row(_line(f"+{snapshot['more_failures']} more failures", "red"), "", "")
     return grid
 
 
@@ -84,37 +90,40 @@ def _overall_bar(o: dict, status: str, total, width: int = 24):
     bar, used = Text(), 0
     for count, style in ((o.get("done", 0), done_style), (failed, "red"),
                          (o.get("cancelled", 0), "yellow")):
-        cells = min(round(width * count / total), width - used)
+        share = min(max(count / total, 0.0), 1.0)  # so huge counts never overflow
+        cells = min(round(width * share), width - used)
         bar.append("━" * cells, style=style)
         used += cells
     bar.append("━" * (width - used), style="grey23")
     return bar
 
 
-def _lane_cells(lane: dict, ProgressBar, Text):
+def _lane_cells(lane: dict, ProgressBar):
     style = LANE_STYLE.get(lane["state"], "blue")
-    name = Text(f"{lane['name']} {lane['state']}", style=style)
-    total = lane.get("total")
-    bar = ProgressBar(total=total or None, completed=lane.get("n") or 0, width=24,
+    name = _line(f"{text.inert(lane['name'])} {text.inert(lane['state'])}", style)
+    total, n = lane.get("total"), lane.get("n") or 0
+    # the bar in per mille: rich multiplies counts by its width, which huge counts overflow
+    share = min(max(n / total, 0.0), 1.0) if total else None
+    bar = ProgressBar(total=None if share is None else 1000,
+                      completed=n if share is None else round(share * 1000), width=24,
                       complete_style=style, finished_style="green")
     if lane.get("task") is None and not lane.get("desc"):
-        bar = Text("")
-    parts = []
-    if lane.get("task") is not None:
-        parts.append(f"item {lane['task']}")
-    if lane.get("desc"):
-        parts.append(lane["desc"])
-    if total is not None or lane.get("n"):
-        parts.append(f"{text.number(lane.get('n'))}/{text.number(total)} {lane.get('unit', 'it')}")
-    parts += [f"{k}={v}" for k, v in lane.get("postfix", [])]
-    if lane.get("message"):
-        parts.append(lane["message"])
-    return name, bar, Text(" · ".join(parts))
+        bar = _line("")
+    return name, bar, _line(text.lane_detail(lane))
+
+
+def _line(plain: str, style: str = ""):
+    """A cell of one line, cut with "…" where it does not fit. `plain` is shown as it is:
+    rich `Text` reads no markup."""
+    from rich.text import Text
+
+    return Text(plain, style=style, no_wrap=True, overflow="ellipsis")
 
 
 class LogView:
     """Plain lines for non-interactive output: now and then a progress line, each new
-    failure once, and a final summary. No carriage returns."""
+    failure once, each new message of a lane of its own (the main process's), and a
+    final summary. No carriage returns; task text never starts a line of its own."""
 
     def __init__(self, title: str, stream=None, interval: float = LOG_INTERVAL,
                  clock=time.monotonic):
@@ -123,6 +132,7 @@ class LogView:
         self.clock = clock
         self.last = clock()
         self.failures_shown = 0
+        self.messages_shown: dict[str, str] = {}  # lane key -> the last message written
 
     def _write(self, line: str) -> None:
         self.stream.write(line + "\n")
@@ -134,17 +144,38 @@ class LogView:
             self._write(text.failure_line(failure).strip())
         self.failures_shown = max(self.failures_shown, len(failures))
 
+    def _new_messages(self, snapshot: dict) -> None:
+        # workers' messages are their tasks' passing status: only the panel shows them
+        for lane in snapshot.get("lanes", []):
+            message = lane.get("message")
+            if message and text.own_lane(lane) and self.messages_shown.get(lane["key"]) != message:
+                self.messages_shown[lane["key"]] = message
+                self._write(text.message_line(lane))
+
     def update(self, snapshot: dict) -> None:
         self._new_failures(snapshot)
+        self._new_messages(snapshot)
         if self.clock() - self.last >= self.interval:
             self.last = self.clock()
             self._write(text.overall_line(snapshot) + " · " + text.counts(snapshot["overall"]))
 
     def close(self, snapshot: dict) -> None:
         self._new_failures(snapshot)
-        self._write(text.overall_line(snapshot) + " · " + text.counts(snapshot["overall"]))
+        self._new_messages(snapshot)
+        if _counted_anything(snapshot):  # a lone pb.message() leaves only its line
+            self._write(text.overall_line(snapshot) + " · " + text.counts(snapshot["overall"]))
         for failure in snapshot.get("failures", []):
-            self._write(f"--- {failure['kind']} in item {failure['label']} ---")
-            self._write(failure["traceback"].rstrip())
+            self._write(f"--- {text.inert(failure['kind'])} in item "
+                        f"{text.inert(failure['label'])} ---")
+            self._write(text.failure_traceback(failure, indent="  "))
         if snapshot.get("more_failures"):
             self._write(f"… {snapshot['more_failures']} more failures")
+
+
+def _counted_anything(snapshot: dict) -> bool:
+    """True unless the panel only ever showed messages: no item, no bar, no failure."""
+    o = snapshot.get("overall") or {}
+    return (o.get("total") is not None or text.finished(o) > 0 or o.get("cancelled", 0) > 0
+            or bool(snapshot.get("failures"))
+            or any(lane.get("desc") or lane.get("n") or lane.get("total") is not None
+                   or not text.own_lane(lane) for lane in snapshot.get("lanes", [])))

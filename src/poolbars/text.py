@@ -1,13 +1,34 @@
 """Snapshots as text: the plain-text and static-HTML fallbacks of the panel, and the
-lines of the log view. Pure functions of a snapshot (see docs/snapshot.md)."""
+lines of the log view. Pure functions of a snapshot (see docs/snapshot.md).
+
+Also `inert()`, the one sanitizer every view passes task text through."""
 
 from __future__ import annotations
 
 import html as _html
 import math
+import textwrap
 
 SNAPSHOT_KEYS = ("title", "status", "overall", "lanes", "more_lanes", "failures",
                  "more_failures", "stoppable", "stopping")
+
+# what a terminal or a log would act on: C0 codes, DEL, C1 codes, and the Unicode line
+# and paragraph separators (str.splitlines() breaks on them)
+_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
+_ESCAPES.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t",
+                 0x2028: "\\u2028", 0x2029: "\\u2029"})
+_MULTILINE_ESCAPES = {code: s for code, s in _ESCAPES.items() if chr(code) not in "\n\t"}
+
+
+def inert(value, multiline: bool = False) -> str:
+    """`value` as text that cannot act on a terminal or a log: every control character is
+    shown as its escape (`\\x1b`, `\\r`, `\\n`), except newlines and tabs when
+    `multiline`. Rich markup is left as it is: the views print it as rich `Text`, which
+    never reads markup."""
+    text = str(value)
+    if not multiline and text.isprintable():  # the common case: nothing to escape
+        return text
+    return text.translate(_MULTILINE_ESCAPES if multiline else _ESCAPES)
 
 
 def duration(seconds: float | None) -> str:
@@ -59,38 +80,69 @@ def finished(overall: dict) -> int:
     return sum(overall.get(k, 0) for k in ("done", "failed", "timed_out", "crashed"))
 
 
-def overall_line(snapshot: dict) -> str:
-    """`Convert [running] 12/40 30% · 3.2 it/s · 0:05 elapsed · ETA 0:09`."""
+def progress(snapshot: dict) -> str:
+    """`12/40 30% · 3.2 it/s · 0:05 elapsed · ETA 0:09`."""
     o = snapshot.get("overall") or {}
-    unit = o.get("unit", "it")
+    unit = inert(o.get("unit", "it"))
     done, total = finished(o), o.get("total")
     parts = [f"{done}/{number(total)} {percent(done, total)}", rate(o.get("rate"), unit),
              f"{duration(o.get('elapsed'))} elapsed"]
     if snapshot.get("status") == "running" and o.get("eta") is not None:
         parts.append(f"ETA {duration(math.ceil(o['eta']))}")  # rounds up, never "0:00" early
-    title = snapshot.get("title") or "poolbars"
-    return f"{title} [{snapshot.get('status', 'running')}] " + " · ".join(parts)
+    return " · ".join(parts)
+
+
+def overall_line(snapshot: dict) -> str:
+    """`Convert [running] 12/40 30% · 3.2 it/s · 0:05 elapsed · ETA 0:09`."""
+    title = inert(snapshot.get("title") or "poolbars")
+    return f"{title} [{inert(snapshot.get('status', 'running'))}] {progress(snapshot)}"
+
+
+def lane_detail(lane: dict) -> str:
+    """What a lane's task is at: `item 3 · file a · 120/200 rows · loss=0.1 · writing`."""
+    parts = []
+    if lane.get("task") is not None:
+        parts.append(f"item {inert(lane['task'])}")
+    if lane.get("desc"):
+        parts.append(inert(lane["desc"]))
+    if lane.get("total") is not None or lane.get("n"):
+        count = f"{number(lane.get('n'))}/{number(lane.get('total'))}"
+        parts.append(f"{count} {inert(lane.get('unit', 'it'))}")
+    if lane.get("postfix"):
+        parts.append(" ".join(f"{inert(k)}={inert(v)}" for k, v in lane["postfix"]))
+    if lane.get("message"):
+        parts.append(inert(lane["message"]))
+    return " · ".join(parts)
 
 
 def lane_line(lane: dict) -> str:
-    parts = [f"{lane['name']} ({lane['state']})"]
-    if lane.get("task") is not None:
-        parts.append(f"item {lane['task']}")
-    if lane.get("desc"):
-        parts.append(lane["desc"])
-    if lane.get("total") is not None or lane.get("n"):
-        count = f"{number(lane.get('n'))}/{number(lane.get('total'))}"
-        parts.append(f"{count} {lane.get('unit', 'it')}")
-    if lane.get("postfix"):
-        parts.append(" ".join(f"{k}={v}" for k, v in lane["postfix"]))
-    if lane.get("message"):
-        parts.append(lane["message"])
-    return "  " + " · ".join(parts)
+    head = f"{inert(lane['name'])} ({inert(lane['state'])})"
+    detail = lane_detail(lane)
+    return "  " + (f"{head} · {detail}" if detail else head)
+
+
+def own_lane(lane: dict) -> bool:
+    """True for the lane of a bar or message of its own (keyed `source:bar`), such as
+    the main process's; False for a worker's lane (keyed by the worker's number)."""
+    return ":" in lane["key"]
+
+
+def message_line(lane: dict) -> str:
+    """`main: loading the data`: a message, on one line, under the name of its lane."""
+    return f"{inert(lane['name'])}: {inert(lane['message'])}"
 
 
 def failure_line(failure: dict) -> str:
-    where = f" on {failure['worker']}" if failure.get("worker") else ""
-    return f"  ✗ {failure['kind']}: item {failure['label']}{where}: {failure['error']}"
+    where = f" on {inert(failure['worker'])}" if failure.get("worker") else ""
+    return (f"  ✗ {inert(failure['kind'])}: item {inert(failure['label'])}{where}: "
+            f"{inert(failure['error'])}")
+
+
+def failure_traceback(failure: dict, indent: str = "") -> str:
+    """A failure's traceback, its lines kept, every other control character escaped; with
+    `indent`, no line of it can pass for a line of the log's own."""
+    traceback = inert(failure["traceback"].rstrip(), multiline=True)
+    return textwrap.indent(traceback, indent, lambda line: True) if indent else traceback
 
 
 def plain(snapshot: dict) -> str:
@@ -112,6 +164,7 @@ def html(snapshot: dict) -> str:
     o = snapshot.get("overall") or {}
     done, total = finished(o), o.get("total")
     width = 100 if total == 0 else (100 * done / total if total else 0)
+    width = min(max(width, 0), 100)  # a bar past its total (or huge counts) stays in its box
     colour = {"failed": "#d32f2f", "cancelled": "#9e9e9e", "done": "#388e3c"}.get(
         snapshot.get("status"), "#1976d2")
     rows = [
@@ -124,8 +177,8 @@ def html(snapshot: dict) -> str:
     for failure in snapshot.get("failures", []):
         rows.append(
             f'<details style="color:#d32f2f"><summary>{esc(failure_line(failure).strip())}'
-            f'</summary><pre style="white-space:pre-wrap">{esc(failure["traceback"])}</pre>'
-            '</details>')
+            '</summary><pre style="white-space:pre-wrap">'
+            f'{esc(failure_traceback(failure))}</pre></details>')
     if snapshot.get("more_failures"):
         rows.append(f"<div>… {snapshot['more_failures']} more failures</div>")
     return ('<div class="poolbars-static" style="font-family:sans-serif;font-size:13px;'
