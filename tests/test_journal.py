@@ -28,25 +28,37 @@ def square(x):
     return x * x
 
 
-def test_a_rerun_skips_finished_items_and_returns_their_stored_results(tmp_path):
-    journal, ok = tmp_path / "run.jsonl", str(tmp_path / "ok")
-    ran = tmp_path / "ran"
+def _flaky(tmp_path):
+    """(work, heal, ran): `work` fails on 7 until `heal()`; `ran()` lists the items run
+    since it was last asked."""
+    ok, ran = tmp_path / "ok", tmp_path / "ran"
     ran.mkdir()
 
     def work(x):
         (ran / str(x)).touch()
-        return flaky_seven(x, ok)
+        return flaky_seven(x, str(ok))
 
+    def taken():
+        items = sorted(int(f.name) for f in ran.iterdir())
+        for f in ran.iterdir():
+            f.unlink()
+        return items
+
+    return work, ok.touch, taken
+
+
+def test_a_rerun_skips_finished_items_and_returns_their_stored_results(tmp_path):
+    journal = tmp_path / "run.jsonl"
+    work, heal, ran = _flaky(tmp_path)
     with pb.Pool(2, display=None, journal=journal, on_error="return") as pool:
         first = pool.map(work, range(20))
     assert isinstance(first[7], pb.Failure)
-    for f in ran.iterdir():
-        f.unlink()
-    open(ok, "w").close()
+    ran()
+    heal()
     with pb.Pool(2, display=None, journal=journal) as pool:
         second = pool.map(work, range(20))
     assert second == [x * 10 for x in range(20)]
-    assert sorted(int(f.name) for f in ran.iterdir()) == [7]  # only the failed item ran
+    assert ran() == [7]  # only the failed item ran
     assert pool.snapshot()["overall"]["done"] == 20 and pool.stats.done == 20
     # the run record names the item by its place in the whole input, not in the re-run
     (task,) = pool.report().tasks
@@ -173,25 +185,17 @@ def test_an_unchanged_script_resumes_whatever_the_hash_seed_and_its_path(tmp_pat
 
 
 def test_a_map_that_raises_keeps_every_item_that_finished_also_in_the_failing_chunk(tmp_path):
-    journal, ok = tmp_path / "run.jsonl", str(tmp_path / "ok")
-    ran = tmp_path / "ran"
-    ran.mkdir()
-
-    def work(x):
-        (ran / str(x)).touch()
-        return flaky_seven(x, ok)
-
+    journal = tmp_path / "run.jsonl"
+    work, heal, ran = _flaky(tmp_path)
     # one worker, chunks of five: item 7 fails in the chunk 5..9, whose other items finish
     with pytest.raises(ValueError, match="seven"):
         with pb.Pool(1, display=None, journal=journal, chunksize=5) as pool:
             pool.map(work, range(10))
-    assert sorted(int(f.name) for f in ran.iterdir()) == list(range(10))
-    for f in ran.iterdir():
-        f.unlink()
-    open(ok, "w").close()
+    assert ran() == list(range(10))
+    heal()
     with pb.Pool(1, display=None, journal=journal, chunksize=5) as pool:
         assert pool.map(work, range(10)) == [x * 10 for x in range(10)]
-    assert sorted(int(f.name) for f in ran.iterdir()) == [7]  # only the failed item ran
+    assert ran() == [7]  # only the failed item ran
 
 
 def _rerun(journal, items, resume=True):
