@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import difflib
 import inspect
-import itertools
 import os
 import queue
 import threading
@@ -230,6 +229,9 @@ class Pool:
             return
         if self._closed:
             raise RuntimeError("this Pool is closed; create a new one")
+        if self.journal_path is not None:  # first: a damaged journal leaves nothing open
+            from .journal import Journal
+            self._journal = Journal(self.journal_path, self.resume)
         self.started_at = time.time()
         if self.start_method == "forkserver" and self.cluster is None:
             self._ctx.set_forkserver_preload(["poolbars.worker"])
@@ -246,9 +248,6 @@ class Pool:
                                     stale_after=self.stale_after, host=host)
         self._dispatcher = (ClusterDispatcher(self) if self.cluster is not None
                             else Dispatcher(self))
-        if self.journal_path is not None:
-            from .journal import Journal
-            self._journal = Journal(self.journal_path, self.resume)
         self._dispatcher.start()
 
     def close(self, status: str | None = None) -> None:
@@ -389,42 +388,72 @@ class Pool:
         return results
 
     def _collect_journaled(self, fn, iterable, call, on_error, **job) -> list:
-        """`_collect`, skipping what the journal has and writing down what finishes."""
-        from .journal import FINGERPRINT_ITEMS, fingerprint
+        """`_collect`, skipping what the journal has and writing down what finishes, also
+        when the map raises. Results are exactly the input's: one per item, in place."""
+        from .journal import JournaledInput, fingerprint
 
         self._check_usable(fn, iterable)
+        self._register(fn)  # a function that cannot be sent fails here, with its message
         try:
             length = len(iterable)
         except Exception:
             length = None
-        source = iter(iterable)
-        head = list(itertools.islice(source, FINGERPRINT_ITEMS))
         number = self._maps_run
-        payload = wire.dill_dumps(fn)
-        restored = self._journal.begin(number, fingerprint(payload, head, length))
-        self._dispatcher.restore(len(restored))
-        where: list[int] = []  # the input position of each item sent to the workers
-
-        def remaining():
-            for position, item in enumerate(itertools.chain(head, source)):
-                if position not in restored:
-                    where.append(position)
-                    yield item
-
-        todo = None if length is None else length - len(restored)
-        job = self._job(fn, remaining(), call, length=todo, **job)
-        job.where = where  # the run record names items by their place in the whole input
-        self._parts = parts = {position: [value] for position, value in restored.items()}
-        for position, values, _ in self._settled(job, on_error or self.on_error, where):
-            for offset, value in enumerate(values):
-                parts[where[position + offset]] = [value]
-                if value is not _SKIP and not isinstance(value, Failure):
-                    self._journal.record(number, where[position + offset], [value])
-            self._taken(job, len(values))
-        results = [parts[position][0] for position in sorted(parts)]
-        if (on_error or self.on_error) == "skip":
+        stored = self._journal.begin(number, fingerprint(fn, call, length))
+        self._parts = parts = {}
+        source = JournaledInput(self._journal, number, stored, iterable,
+                                self._dispatcher.restore, parts)
+        todo = None if length is None else length - source.stored_below(length)
+        job = self._job(fn, source, call, length=todo, **job)
+        job.where = source.where  # the run record names items by their place in the whole input
+        policy = on_error or self.on_error
+        # under "raise" the failing run comes back whole, so its good items are written too
+        settled = self._settled(job, "return" if policy == "raise" else policy, source.where)
+        try:
+            for position, values, _ in settled:
+                failure = self._journal_run(source, position, values)
+                self._taken(job, len(values))
+                if policy == "raise" and failure is not None:
+                    raise failure.to_exception()
+        except BaseException:
+            settled.close()  # cancels the job
+            self._journal_rest(job, source)
+            raise
+        results = [parts[position][0] for position in range(source.read)]
+        if policy == "skip":
             results = [value for value in results if value is not _SKIP]
         return results
+
+    def _journal_run(self, source, position: int, values: list) -> Failure | None:
+        """Put a settled run of a journaled map in place and write down its items that
+        finished well; its first failure, if any."""
+        done, failure = [], None
+        for offset, value in enumerate(values):
+            at = source.where[position + offset]
+            self._parts[at] = [value]
+            if isinstance(value, Failure):
+                failure = value if failure is None else failure
+            elif value is not _SKIP:
+                done.append((at, value))
+        source.record(done)
+        return failure
+
+    def _journal_rest(self, job: Job, source) -> None:
+        """After a journaled map was cancelled: write down what settled before the cancel
+        took effect (the dispatcher ends the job with END once it has)."""
+        deadline = time.monotonic() + 10
+        while self._dispatcher.alive and time.monotonic() < deadline:
+            try:
+                outcome = job.outcomes.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if outcome == END:
+                return
+            if outcome[0] != ERROR:
+                position, values, failures, _ = outcome
+                for offset, failure in failures:
+                    values[offset] = failure
+                self._journal_run(source, position, values)
 
     def _job(self, fn, iterable, call: int, future: Future | None = None,
              retries: int | None = None, timeout: float | None = None,
