@@ -247,3 +247,14 @@ def test_a_pool_inside_a_task_works_and_leaves_nothing_behind(inner):
     print(f"{inner.__name__}: {leaving - started_at:.2f} s")
     assert [[value for value, _ in inner] for inner in results] == [[1, 2], [3, 6]]
     gone_after({f"inner worker {pid}": pid for inner in results for _, pid in inner}, leaving)
+
+
+def test_a_command_ends_with_its_own_process_not_with_what_it_left_in_the_background(tree):
+    pid_file = tree / "background.pid"
+    with pb.Pool(1, display=None) as pool:
+        started_at = time.time()
+        result, = pool.run_commands([f"sleep 30 & echo $! > {pid_file}; echo PROGRESS: 1"])
+        took = time.time() - started_at
+    print(f"a command with a background child: {took:.3f} s")
+    assert result.ok and took < GONE_WITHIN
+    gone_after({"background": int(pid_file.read_text())}, time.time())
