@@ -249,6 +249,29 @@ def test_a_pool_inside_a_task_works_and_leaves_nothing_behind(inner):
     gone_after({f"inner worker {pid}": pid for inner in results for _, pid in inner}, leaving)
 
 
+def inner_hold(pid_dir: str) -> None:
+    """Run a pool inside the task whose tasks note their pids and keep running."""
+    with pb.Pool(2, display=None) as pool:
+        pool.map(_note_pid_and_hold, [(pid_dir, "inner-0"), (pid_dir, "inner-1")])
+
+
+def _note_pid_and_hold(args) -> None:
+    pid_dir, name = args
+    with open(os.path.join(pid_dir, name + ".pid"), "w") as f:
+        f.write(str(os.getpid()))
+    time.sleep(60)
+
+
+def test_a_timeout_stops_a_pool_running_inside_the_task_with_its_workers(tree):
+    with pb.Pool(1, display=None, timeout=4.0, on_error="return") as pool:
+        result, = pool.map(inner_hold, [str(tree)])
+        settled = time.time()
+        assert isinstance(result, pb.Failure) and result.kind == "timeout"
+        pids = {p.stem: int(p.read_text()) for p in tree.glob("inner-*.pid")}
+        assert len(pids) == 2
+        print("inner pool's workers gone", gone_after(pids, settled), "s after the timeout")
+
+
 def test_a_command_ends_with_its_own_process_not_with_what_it_left_in_the_background(tree):
     pid_file = tree / "background.pid"
     with pb.Pool(1, display=None) as pool:
