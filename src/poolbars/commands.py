@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import collections
 import os
+import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -81,6 +83,7 @@ def run_command(spec: CommandSpec) -> CommandResult:
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         text=True, errors="replace", bufsize=1, start_new_session=True)
     note_command_group(process.pid)
+    threading.Thread(target=_end_group_with, args=(process,), daemon=True).start()
     tail: collections.deque = collections.deque(maxlen=LOG_LINES)
     malformed = 0
     bar = reporting.Bar(None, _label(command))
@@ -100,6 +103,18 @@ def run_command(spec: CommandSpec) -> CommandResult:
     if code != 0:
         raise CommandFailed(result)
     return result
+
+
+def _end_group_with(process: subprocess.Popen) -> None:
+    """Once the command's own process exits, kill the rest of its process group."""
+    try:  # wait without reaping: while unreaped, its pid cannot name another group
+        os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
+    except (AttributeError, ChildProcessError, OSError):
+        process.wait()
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except OSError:
+        pass  # nothing was left
 
 
 _KEYS = ("PROGRESS:", "TOTAL:", "STATUS:", "MESSAGE:")

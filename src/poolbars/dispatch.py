@@ -697,6 +697,7 @@ class Dispatcher:
             if slot.process.exitcode is None:
                 self._kill(slot)
                 slot.process.join()
+            _kill_group(slot.process.pid)  # what its tasks left running, also after a STOP
             slot.conn.close()
             self._post((ev.WORKER, slot.number, "exited", None))
         self.slots = []
@@ -718,16 +719,15 @@ class Dispatcher:
         return Slot(number, process, parent_end)
 
     def _kill(self, slot: Slot) -> None:
-        """Kill `slot`'s worker, and the process group of a command it was running."""
+        """Kill `slot`'s worker with all its tasks started: its process group (the worker
+        leads it), and the group of a command it was running (a session of its own)."""
         at = SLOT_WIDTH * slot.number + 2
         group = self._current[at]
         if group > 0:
-            try:
-                os.killpg(group, signal.SIGKILL)
-            except OSError:
-                pass
+            _kill_group(group)
             self._current[at] = 0
-        _kill(slot.process)
+        _kill_group(slot.process.pid)
+        _kill(slot.process)  # a worker that has not made its group yet
 
     def _replace(self, slot: Slot, state: str, failed_starts: int = 0) -> None:
         """Close `slot`'s worker for good and start a fresh one in its place."""
@@ -785,6 +785,16 @@ def _kill(process) -> None:
         process.kill()
     except (OSError, AttributeError, ValueError):
         pass
+
+
+def _kill_group(pgid: int | None) -> None:
+    """SIGKILL process group `pgid` (gone already, or never made: nothing to do). A dead
+    leader's pid is not reused while its group has members, so this hits no stranger."""
+    if pgid:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def _describe_exit(code: int | None) -> str:

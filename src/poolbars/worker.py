@@ -10,6 +10,8 @@ import signal
 import time
 
 import dill
+import multiprocess
+from multiprocess.util import Finalize
 
 from . import reporting
 from .channel import connect
@@ -20,6 +22,8 @@ from .wire import (CALL_ITEM, CALL_STAR, FUNCTION, INIT_FAILED, NO_ITEM, READY, 
 _worker_id: int | None = None
 _worker_state: dict = {}
 _shared = None  # the pool's shared array (see wire.py) as int64 memoryview, in a worker
+_pid: int | None = None  # this worker's pid (a process forked by a task has another)
+IN_WORKER = "POOLBARS_IN_WORKER"  # set in a worker's environment: what it starts inherits it
 
 
 def note_command_group(pgid: int) -> None:
@@ -72,8 +76,7 @@ def main(slot: int, conn, address, authkey: bytes, current, initializer=None,
          initargs=(), worker_args=None, capture_tqdm: bool = True) -> None:
     """Run tasks from `conn` until told to stop (the target of every worker process)."""
     global _worker_id, _shared
-    # Ctrl-C reaches the whole process group; the parent decides, and stops us
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _hold_what_tasks_start()
     _worker_id = slot
     # a memoryview writes an int in ~20 ns, a ctypes array in ~100: it is done per item
     _shared = current = memoryview(current).cast("B").cast("q")
@@ -109,6 +112,45 @@ def main(slot: int, conn, address, authkey: bytes, current, initializer=None,
     for instance in instances:
         instance.teardown()
     reporter.flush()
+
+
+def _hold_what_tasks_start() -> None:
+    """Make this worker the leader of a process group that holds whatever its tasks start,
+    so the pool stops all of it at once (os.killpg), and let tasks start processes."""
+    global _pid
+    _pid = os.getpid()
+    # a worker of a pool run inside a task stays in its outer worker's group, killed whole
+    if IN_WORKER not in os.environ:
+        try:
+            os.setpgid(0, 0)
+        except OSError:
+            pass  # a session leader cannot: it is stopped as a process only
+        os.environ[IN_WORKER] = "1"
+    # Ctrl-C reaches the parent's process group; the parent decides, and stops us. A
+    # handler, unlike SIG_IGN, is not inherited by what a task runs
+    signal.signal(signal.SIGINT, _ignore_sigint_here)
+    # a process a task leaves behind must not hold the pool's pipes: the fork server, for
+    # one, waits for the last holder of its pipe before it exits
+    for name in os.listdir("/dev/fd"):
+        if int(name) > 2:
+            try:
+                os.set_inheritable(int(name), False)
+            except OSError:
+                pass  # the listing's own descriptor, closed by now
+    multiprocess.current_process().daemon = False  # daemonic processes may not have children
+    # stop a task's multiprocess children before the exit would join them
+    Finalize(None, _kill_children, exitpriority=100)
+
+
+def _ignore_sigint_here(signum, frame) -> None:
+    """Ignore Ctrl-C in the worker; in a process a task forked, do what Python does."""
+    if os.getpid() != _pid:
+        signal.default_int_handler(signum, frame)
+
+
+def _kill_children() -> None:
+    for child in multiprocess.active_children():
+        child.kill()
 
 
 def _load(payload: bytes, worker_args: dict, instances: list):
