@@ -108,6 +108,7 @@ class Job:
         self.not_run: list[int] = []  # positions left out by a drain (the Stop button)
         self.where: list[int] | None = None  # input position of each item, if it skips some
         self.withdrawn = False  # its caller asked to stop or drain it (set from that thread)
+        self.input_error: Exception | None = None  # what the input raised, raised last
         self._input = iterable
         self._it = None
 
@@ -322,16 +323,16 @@ class Dispatcher:
         return max(min(size, room), 0)
 
     def _read(self, job: Job, size: int) -> Chunk | None:
-        try:
-            items = list(itertools.islice(job._it, size))
-        except Exception as exc:  # the input itself raised: the caller gets the error
-            self._end_input(job, exc)
-            return None
+        items: list = []
+        try:  # extend keeps the items read before the input raised: they still run
+            items.extend(itertools.islice(job._it, size))
+        except Exception as exc:  # the input itself raised: the caller gets it at the end
+            job.input_error = exc
         chunk = Chunk(job, job.read, self._next_index, items)
         self._next_index += len(items)
         job.read += len(items)
         job.unsettled += len(items)
-        job.read_all = len(items) < size
+        job.read_all = len(items) < size or job.input_error is not None
         if job.read > job.counted:  # no length given, or more items than it said
             if job.length is None and not job.read_all:
                 self.stats.total += job.read - job.counted
@@ -605,6 +606,8 @@ class Dispatcher:
     def _maybe_end(self, job: Job) -> None:
         if job.read_all and job.unsettled == 0 and not job.requeued and not job.ended:
             job.ended = True
+            if job.input_error is not None:  # after every item read before it, as CPython
+                job.outcomes.put((ERROR, job.input_error))
             job.outcomes.put(END)
             if job in self.jobs:
                 self.jobs.remove(job)
@@ -663,9 +666,9 @@ class Dispatcher:
         return running, killed_slots
 
     def _end_input(self, job: Job, exc: Exception) -> None:
-        """The input iterable raised: nothing more is read from it, and the caller gets
-        the error (what was read still runs, unless the caller cancels)."""
-        job.outcomes.put((ERROR, exc))
+        """The input iterable raised: nothing more is read from it; what was read still
+        runs, and the caller gets the error after its results (see `_maybe_end`)."""
+        job.input_error = exc
         job.read_all = True
         if job.read < job.counted:
             self._count(job, job.read)
