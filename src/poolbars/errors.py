@@ -106,7 +106,7 @@ class Failure:
         """The exception to raise for this failure in the parent."""
         original = self.remote.exception() if self.remote else None
         base = {"timeout": TaskTimeout, "crashed": WorkerCrashed}.get(self.kind, TaskFailed)
-        if original is not None and self.kind == "error":
+        if original is not None and self.kind in ("error", "setup"):
             exc = _as_task_failed(original)
         else:
             exc = base(self.error)

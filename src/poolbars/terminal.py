@@ -13,7 +13,7 @@ from . import text
 LOG_INTERVAL = 5.0  # seconds between progress lines in a log
 STATUS_STYLE = {"running": "blue", "done": "green", "failed": "red", "cancelled": "yellow"}
 LANE_STYLE = {"busy": "blue", "idle": "dim", "starting": "dim", "exited": "dim",
-              "crashed": "red", "running": "blue", "done": "green"}
+              "crashed": "red", "setup failed": "red", "running": "blue", "done": "green"}
 
 
 class TerminalView:
@@ -36,7 +36,7 @@ class TerminalView:
         self.live.update(render(snapshot), refresh=True)
         self.live.stop()
         for failure in snapshot.get("failures", []):
-            self.console.print(f"[red]✗ {failure['kind']}[/] item {failure['label']}:",
+            self.console.print(f"[red]✗ {failure['kind']}[/] {text.failure_where(failure)}:",
                                markup=True, highlight=False)
             self.console.print(failure["traceback"].rstrip(), markup=False, highlight=False)
 
@@ -67,7 +67,7 @@ def render(snapshot: dict):
         if snapshot.get("more_lanes"):
             grid.add_row(Text(f"+{snapshot['more_lanes']} more", style="dim"), "", "")
     for failure in snapshot.get("failures", []):
-        grid.add_row(Text(f"✗ {failure['kind']}", style="red"), Text(f"item {failure['label']}"),
+        grid.add_row(Text(f"✗ {failure['kind']}", style="red"), Text(text.failure_where(failure)),
                      Text(failure["error"], style="red"))
     if snapshot.get("more_failures"):
         grid.add_row(Text(f"+{snapshot['more_failures']} more failures", style="red"), "", "")
@@ -144,7 +144,7 @@ class LogView:
         self._new_failures(snapshot)
         self._write(text.overall_line(snapshot) + " · " + text.counts(snapshot["overall"]))
         for failure in snapshot.get("failures", []):
-            self._write(f"--- {failure['kind']} in item {failure['label']} ---")
+            self._write(f"--- {failure['kind']} in {text.failure_where(failure)} ---")
             self._write(failure["traceback"].rstrip())
         if snapshot.get("more_failures"):
             self._write(f"… {snapshot['more_failures']} more failures")

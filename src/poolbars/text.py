@@ -88,7 +88,14 @@ def lane_line(lane: dict) -> str:
     return "  " + " · ".join(parts)
 
 
+def failure_where(failure: dict) -> str:
+    """`item 3`, or `worker 1` for a failure of a worker itself (its setup, teardown)."""
+    return failure["label"] if failure.get("index") is None else f"item {failure['label']}"
+
+
 def failure_line(failure: dict) -> str:
+    if failure.get("index") is None:  # the worker's own (setup, teardown), not an item's
+        return f"  ✗ {failure['kind']} failed on {failure['label']}: {failure['error']}"
     where = f" on {failure['worker']}" if failure.get("worker") else ""
     return f"  ✗ {failure['kind']}: item {failure['label']}{where}: {failure['error']}"
 
