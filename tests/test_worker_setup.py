@@ -199,3 +199,11 @@ def test_a_setup_that_hangs_fails_the_pool_within_its_allowance(form):
     assert took < 20, took
     time.sleep(0.2)
     assert children() == before and poolbars_threads() == []
+
+
+def test_a_worker_retired_after_max_tasks_per_child_reports_its_teardown_too():
+    with pytest.warns(RuntimeWarning, match="teardown"):
+        with pb.Pool(1, display=None, max_tasks_per_child=2, chunksize=1) as pool:
+            assert pool.map(Leaky, range(6)) == list(range(6))
+    records = pool.report().workers
+    assert [r.kind for r in records] == ["teardown"] * 3  # one per worker process

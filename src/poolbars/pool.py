@@ -163,7 +163,8 @@ class Pool:
 
     @property
     def failures(self) -> list[Failure]:
-        """Every item that failed for good: index, item, kind, exception, traceback, …"""
+        """Every item that failed for good: index, item, kind, exception, traceback, …;
+        and every worker whose setup failed (kind "setup", index None, worker set)."""
         return list(self._dispatcher.failures) if self._dispatcher else []
 
     @property
