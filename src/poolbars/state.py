@@ -138,8 +138,8 @@ class PanelState:
         self.version = 0
         self._rate_samples: deque = deque()
         self._folders = {
-            ev.WORKER: self._worker, ev.WORKER_FAIL: self._worker_fail, ev.SEEN: self._seen, ev.START: self._start,
-            ev.DONE: self._done, ev.FAIL: self._fail, ev.RETRY: self._retry,
+            ev.WORKER: self._worker, ev.WORKER_FAIL: self._worker_fail, ev.SEEN: self._seen,
+            ev.START: self._start, ev.DONE: self._done, ev.FAIL: self._fail, ev.RETRY: self._retry,
             ev.CANCEL: self._cancel, ev.END: self._end, ev.BAR: self._bar,
             ev.MESSAGE: self._message, ev.CONTROL: self._control,
         }
