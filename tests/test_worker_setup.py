@@ -207,3 +207,23 @@ def test_a_worker_retired_after_max_tasks_per_child_reports_its_teardown_too():
             assert pool.map(Leaky, range(6)) == list(range(6))
     records = pool.report().workers
     assert [r.kind for r in records] == ["teardown"] * 3  # one per worker process
+
+
+SLOW_MODULE = '''
+import time
+time.sleep(1.5)  # a heavy import (torch, a model registry, ...)
+
+
+def double(x):
+    return x * 2
+'''
+
+
+def test_timeout_does_not_count_the_import_of_the_tasks_module(tmp_path, monkeypatch):
+    (tmp_path / "slow_to_import_module.py").write_text(SLOW_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))  # before the pool: its workers get it too
+    from slow_to_import_module import double
+
+    with pb.Pool(2, display=None, timeout=0.5) as pool:
+        assert pool.map(double, range(8)) == [x * 2 for x in range(8)]
+    assert pool.stats.timed_out == 0 and pool.failures == []
