@@ -881,8 +881,8 @@ class Dispatcher:
                           message=remote.message, traceback=remote.traceback,
                           worker=slot.number, remote=remote)
         self.worker_failures.append(failure)
-        self._post((ev.WORKER_FAIL, slot.number, kind, failure.error, failure.traceback,
-                    time.time()))
+        self._post((ev.WORKER_FAIL, slot.number, slot.process.pid, kind, failure.error,
+                    failure.traceback, time.time()))
         return failure
 
     def _retire_for_good(self, slot: Slot) -> None:

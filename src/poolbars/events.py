@@ -22,7 +22,7 @@ parent (pool) -- lifecycle, one batch per dispatch/result:
     (DONE, worker, count, t)                   the worker's chunk is over: `count` items
                                                succeeded (failures were sent before); items
                                                neither done nor failed go back to pending
-    (WORKER_FAIL, worker, kind, error, traceback, t)
+    (WORKER_FAIL, worker, pid, kind, error, traceback, t)
                                                the worker itself failed, not an item:
                                                kind "setup" (its initializer or
                                                Worker.setup; it is retired) or "teardown"

@@ -170,14 +170,14 @@ class PanelState:
         if state in ("idle", "exited", "crashed", "starting"):
             lane.switch_task(None, None, None)
 
-    def _worker_fail(self, worker, kind, error, traceback, t):
+    def _worker_fail(self, worker, pid, kind, error, traceback, t):
         """The worker itself failed (kind "setup" or "teardown"): a failure row for the
         worker, not an item; after a setup, its lane shows "setup failed" and why."""
         name = f"worker {worker}"
         self.failure_count += 1
-        if len(self.failures) < MAX_FAILURES:
-            self.failures.append(FailureRow(None, name, kind, clip(error, 1000), traceback,
-                                            name, 1))
+        if len(self.failures) < MAX_FAILURES:  # the pid tells apart the worker's processes
+            self.failures.append(FailureRow(None, f"{name} (pid {pid})", kind,
+                                            clip(error, 1000), traceback, name, 1))
         if kind == "setup":
             self._worker(worker, SETUP_FAILED)
             self.lanes[str(worker)].message = clip(error)
