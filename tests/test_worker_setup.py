@@ -227,3 +227,16 @@ def test_timeout_does_not_count_the_import_of_the_tasks_module(tmp_path, monkeyp
     with pb.Pool(2, display=None, timeout=0.5) as pool:
         assert pool.map(double, range(8)) == [x * 2 for x in range(8)]
     assert pool.stats.timed_out == 0 and pool.failures == []
+
+
+def test_without_setup_timeout_the_allowance_comes_from_timeout(monkeypatch):
+    from poolbars import dispatch
+
+    monkeypatch.setattr(dispatch, "SETUP_MIN_SECONDS", 2.0)  # the real floor is 60 s
+    began = time.monotonic()
+    with pytest.raises(pb.TaskTimeout, match=r"within 3 s \(setup_timeout\)"):
+        with pb.Pool(1, display=None, timeout=0.3) as pool:  # 10 × 0.3 s = 3 s
+            pool.map(Hangs, range(2))
+    assert time.monotonic() - began < 20
+    with pb.Pool(1, display=None) as pool:  # no timeout: no limit, and nothing hangs here
+        assert pool.map(SlowSetup, [1]) == [2]
