@@ -216,7 +216,7 @@ class Dispatcher:
         self._thread.join()
         os.close(self._wake_r)
         os.close(self._wake_w)
-        self.warn_teardowns()
+        self._warn_teardowns()
 
     @property
     def alive(self) -> bool:
@@ -818,7 +818,7 @@ class Dispatcher:
                 if message[0] == wire.TEARDOWN_FAILED:
                     self._worker_failure(conns[handle], "teardown", message[1])
 
-    def warn_teardowns(self) -> None:
+    def _warn_teardowns(self) -> None:
         """A RuntimeWarning per Worker.teardown that raised (in the caller's thread)."""
         for failure in self.worker_failures:
             if failure.kind == "teardown":

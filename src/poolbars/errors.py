@@ -90,7 +90,7 @@ class Failure:
 
     index: int | None
     item: str
-    kind: str  # "error", "timeout" or "crashed"
+    kind: str  # "error", "timeout" or "crashed"; of a worker itself: "setup", "teardown"
     exc_type: str
     message: str
     traceback: str
