@@ -35,7 +35,7 @@ import { createSparkline, updateSparkline } from "./sparkline.js";
 /** States in which a lane is not working on anything: the row is greyed. */
 const RESTING = new Set(["idle", "exited", "pending", "starting"]);
 /** States of a lane whose bar shows a bad end. */
-const BAD = new Set(["failed", "timeout", "crashed"]);
+const BAD = new Set(["failed", "timeout", "crashed", "setup failed"]);
 
 /**
  * The colour family of a lane's bar: `run` · `done` · `fail` · `warn` · `cancel` · `idle`.

@@ -62,7 +62,7 @@ export const TRAITS = /** @type {const} */ ([
  * @typedef {object} Failure
  * @property {number | null} index
  * @property {string} label
- * @property {string} kind `error` · `timeout` · `crashed`
+ * @property {string} kind `error` · `timeout` · `crashed`; a worker's own: `setup` · `teardown` (index null)
  * @property {string} error
  * @property {string} traceback
  * @property {string | null} worker

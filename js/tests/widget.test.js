@@ -181,6 +181,15 @@ describe("lane states", () => {
     assert.ok(row?.querySelector(".pb-bar")?.hasAttribute("data-empty"), "no empty track for an idle lane");
   });
 
+  test("a worker whose setup failed says so, with the error, in the failure tone", () => {
+    const { root } = mount({ lanes: [lane("1", { state: "setup failed", task: null, index: null, n: 0,
+      total: null, elapsed: 0, message: "NoSuchGPU: gpu 1 is out of memory" })] });
+    const row = root.querySelector(".pb-lane");
+    assert.equal(text(row, ".pb-task"), "setup failed");
+    assert.ok(row?.textContent?.includes("NoSuchGPU: gpu 1 is out of memory"));
+    assert.equal(row?.getAttribute("data-tone"), "fail");
+  });
+
   test("a task without inner progress gets a moving bar, its clock, and no 0/?", () => {
     const { root } = mount({ lanes: [lane("0", { n: 0, total: null, desc: "", elapsed: 12 })] });
     const row = root.querySelector(".pb-lane");

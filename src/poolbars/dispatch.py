@@ -27,6 +27,7 @@ import queue
 import signal
 import threading
 import time
+import warnings
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -35,13 +36,17 @@ from multiprocess.connection import wait
 
 from . import events as ev
 from . import wire, worker
-from .errors import Failure, RemoteFailure, short_repr
+from .errors import Failure, RemoteFailure, TaskTimeout, short_repr
 from .wire import NO_ITEM, SLOT_WIDTH
 
 CHUNK_SECONDS = 0.05  # target work per chunk once items prove quick
 MAX_GROWTH = 4  # a chunk is at most this many times the last one
 TAIL_SECONDS = 0.005  # near the end chunks shrink so workers finish together, down to this
 STOP_GRACE = 1.0  # seconds a worker gets to exit after STOP before it is killed
+# a worker's start-up and setup are not the task's time: with a `timeout` and no
+# `setup_timeout`, they may take max(SETUP_MIN_SECONDS, SETUP_FACTOR × timeout) each
+SETUP_MIN_SECONDS = 60.0
+SETUP_FACTOR = 10
 MAX_RUNS = 200_000  # settled runs kept for the run record; beyond, they are only counted
 END = "end"  # the last outcome of a job
 ERROR = "error"  # an outcome (ERROR, exception): the caller raises it
@@ -108,6 +113,7 @@ class Job:
         self.not_run: list[int] = []  # positions left out by a drain (the Stop button)
         self.where: list[int] | None = None  # input position of each item, if it skips some
         self.withdrawn = False  # its caller asked to stop or drain it (set from that thread)
+        self.input_error: Exception | None = None  # what the input raised, raised last
         self._input = iterable
         self._it = None
 
@@ -130,6 +136,9 @@ class Slot:
     items_done: int = 0
     retiring: bool = False  # asked to stop (max_tasks_per_child); replace it when it exits
     failed_starts: int = 0  # deaths in a row before READY: a worker that cannot start
+    since: float = field(default_factory=time.time)  # start of its start-up or setup
+    loading: bytes | None = None  # its chunk's TASKS, held until its function is set up
+    setup_failed: bool = False  # its initializer or setup failed: retired, never replaced
 
     @property
     def busy(self) -> bool:
@@ -145,7 +154,8 @@ class Dispatcher:
         self.functions: dict[int, bytes] = {}
         self.stats = Stats()
         self.failures: list[Failure] = []
-        self.init_failure: RemoteFailure | None = None
+        self.worker_failures: list[Failure] = []  # setups and teardowns that failed
+        self.start_failure: Failure | None = None  # why no worker is left, once none is
         self.ready_at: float | None = None
         self.jobs: collections.deque[Job] = collections.deque()
         self.slots: list[Slot] = []
@@ -206,6 +216,7 @@ class Dispatcher:
         self._thread.join()
         os.close(self._wake_r)
         os.close(self._wake_w)
+        self._warn_teardowns()
 
     @property
     def alive(self) -> bool:
@@ -260,6 +271,9 @@ class Dispatcher:
         self.jobs.append(job)
         if job.length is not None:  # a sized input: all of it counts as seen from now
             self._count(job, job.length)
+        if self.start_failure is not None:  # no worker left to run it
+            self._cancel_job(job, self._start_error())
+            return
         try:
             job._it = iter(job._input)
         except Exception as exc:
@@ -275,7 +289,7 @@ class Dispatcher:
 
     def _feed(self) -> None:
         for slot in self.slots:
-            if not slot.ready or slot.busy or slot.retiring:
+            if not slot.ready or slot.busy or slot.retiring or slot.setup_failed:
                 continue
             chunk = self._next_chunk()
             if chunk is None:
@@ -322,16 +336,16 @@ class Dispatcher:
         return max(min(size, room), 0)
 
     def _read(self, job: Job, size: int) -> Chunk | None:
-        try:
-            items = list(itertools.islice(job._it, size))
-        except Exception as exc:  # the input itself raised: the caller gets the error
-            self._end_input(job, exc)
-            return None
+        items: list = []
+        try:  # extend keeps the items read before the input raised: they still run
+            items.extend(itertools.islice(job._it, size))
+        except Exception as exc:  # the input itself raised: the caller gets it at the end
+            job.input_error = exc
         chunk = Chunk(job, job.read, self._next_index, items)
         self._next_index += len(items)
         job.read += len(items)
         job.unsettled += len(items)
-        job.read_all = len(items) < size
+        job.read_all = len(items) < size or job.input_error is not None
         if job.read > job.counted:  # no length given, or more items than it said
             if job.length is None and not job.read_all:
                 self.stats.total += job.read - job.counted
@@ -361,11 +375,13 @@ class Dispatcher:
                 self._settle_failure(chunk, 0, "error", remote, None, retry=False)
             return
         try:
-            if job.fn_id not in slot.functions:
+            if job.fn_id in slot.functions:
+                slot.conn.send_bytes(data)
+            else:  # its items wait for LOADED: setup is not the task's time, and a
+                # worker whose setup fails never gets them
                 slot.conn.send_bytes(wire.dumps((wire.FUNCTION, job.fn_id,
                                                  self.functions[job.fn_id])))
-                slot.functions.add(job.fn_id)
-            slot.conn.send_bytes(data)
+                slot.loading, slot.since = data, time.time()
         except OSError:  # the worker just died: its sentinel tells the rest; the chunk waits
             job.requeued.appendleft(chunk)
             return
@@ -374,16 +390,52 @@ class Dispatcher:
         if announce:
             self._announce(slot, chunk)
 
+    def _loaded(self, slot: Slot, fn_id: int) -> None:
+        """`slot`'s worker has the function (its Worker set up): send the held chunk."""
+        slot.functions.add(fn_id)
+        data, slot.loading = slot.loading, None
+        if slot.chunk is None or data is None:
+            return
+        try:
+            slot.conn.send_bytes(data)
+        except OSError:  # the worker just died: the chunk waits, unstarted
+            chunk, slot.chunk = slot.chunk, None
+            chunk.job.requeued.appendleft(chunk)
+            return
+        slot.chunk.started = time.time()
+        self._announce(slot, slot.chunk)
+
     def _announce(self, slot: Slot, chunk: Chunk) -> None:
+        if slot.loading is not None:
+            return  # it is announced when it is sent (`_loaded`)
         self._post((ev.START, slot.number, chunk.first, len(chunk.items),
                     short_repr(chunk.items[0]), chunk.started, int(chunk.attempt > 1)))
 
     # -- waiting and what wakes us ---------------------------------------------------------
 
     def _next_deadline(self) -> float | None:
-        deadlines = [self._item_started(slot) + slot.chunk.job.timeout for slot in self.slots
-                     if slot.busy and slot.chunk.job.timeout is not None]
+        deadlines = [d for d in map(self._deadline, self.slots) if d is not None]
         return max(min(deadlines) - time.time(), 0.005) if deadlines else None
+
+    def _deadline(self, slot: Slot) -> float | None:
+        """When `slot` is overdue: the end of its start-up or setup allowance, else of
+        its item's timeout (the task's own time only); None if never."""
+        if not slot.ready or slot.loading is not None:
+            allowance = self._setup_allowance()
+            return None if allowance is None else slot.since + allowance
+        if slot.busy and slot.chunk.job.timeout is not None:
+            return self._item_started(slot) + slot.chunk.job.timeout
+        return None
+
+    def _setup_allowance(self) -> float | None:
+        """Seconds a worker may take to start (initializer) or to set up a function
+        (import, `Worker.setup`): `setup_timeout`, else derived from `timeout`."""
+        pool = self.pool
+        if pool.setup_timeout is not None:
+            return pool.setup_timeout
+        if pool.timeout is None:
+            return None
+        return max(SETUP_MIN_SECONDS, SETUP_FACTOR * pool.timeout)
 
     def _item_started(self, slot: Slot) -> float:
         started = self._current[SLOT_WIDTH * slot.number + 1] / 1e6
@@ -420,8 +472,12 @@ class Dispatcher:
             self._post((ev.WORKER, slot.number, "idle", slot.pid))
             if self.ready_at is None and all(s.ready for s in self.slots):
                 self.ready_at = time.time()
-        elif kind == wire.INIT_FAILED:
-            self.init_failure = message[1]
+        elif kind == wire.LOADED:
+            self._loaded(slot, message[1])
+        elif kind in (wire.INIT_FAILED, wire.SETUP_FAILED):
+            self._setup_failed(slot, message[1])
+        elif kind == wire.TEARDOWN_FAILED:
+            self._worker_failure(slot, "teardown", message[1])
         elif kind == wire.RESULTS:
             self._on_results(slot, *message[1:])
 
@@ -475,6 +531,9 @@ class Dispatcher:
     def _check_timeouts(self) -> None:
         now = time.time()
         for slot in list(self.slots):
+            if not slot.ready or slot.loading is not None:
+                self._check_setup_time(slot, now)
+                continue
             timeout = slot.chunk.job.timeout if slot.busy else None
             if timeout is not None and now - self._item_started(slot) > timeout:
                 self._kill(slot)
@@ -482,28 +541,58 @@ class Dispatcher:
                 self._lost(slot, "timeout", f"ran past the timeout of {timeout:g} s; "
                            "its worker was stopped and replaced")
 
+    def _check_setup_time(self, slot: Slot, now: float) -> None:
+        """Retire `slot`'s worker if its start-up or setup ran past its allowance."""
+        allowance = self._setup_allowance()
+        if slot.setup_failed or allowance is None or now - slot.since <= allowance:
+            return
+        stage = "Worker.setup" if slot.ready else "start-up (initializer)"
+        text = (f"worker {slot.number}'s {stage} did not finish within {allowance:g} s "
+                "(setup_timeout); it was stopped. Give a larger Pool(setup_timeout=…) if "
+                "it needs longer")
+        remote = RemoteFailure.from_exception(TaskTimeout(text))
+        self._setup_failed(slot, remote)
+        self._kill(slot)
+        slot.process.join()
+        self._retire_for_good(slot)
+
     def _check_exits(self) -> None:
         for slot in list(self.slots):
             if slot.process.exitcode is None:
                 continue
-            while slot.busy and _readable(slot.conn):  # results sent just before the exit
+            # results sent just before the exit, or why its setup or teardown failed
+            while (slot.busy or not slot.ready or slot.retiring) and _readable(slot.conn):
                 try:
                     data = slot.conn.recv_bytes()
                 except (EOFError, OSError):
                     break
                 self._on_message(slot, data)
-            if slot.busy:
+            if slot.loading is not None:
+                self._lost_in_setup(slot)
+            elif slot.busy:
                 code = slot.process.exitcode
                 hint = (" (SIGKILL is most often the out-of-memory killer)"
                         if code == -signal.SIGKILL else "")
                 self._lost(slot, "crashed", f"{_describe_exit(code)} while running it{hint}")
+            elif slot.setup_failed or (not slot.ready and slot.failed_starts >= 2):
+                self._retire_for_good(slot)
             elif slot.retiring:
                 self._replace(slot, "exited")
-            elif not slot.ready and (self.init_failure is not None or slot.failed_starts >= 2):
-                self._retire_for_good(slot)
             else:
                 self._replace(slot, "crashed", failed_starts=0 if slot.ready else
                               slot.failed_starts + 1)
+
+    def _lost_in_setup(self, slot: Slot) -> None:
+        """`slot`'s worker died loading a function (or in Worker.setup): its chunk goes
+        back whole, blaming no item; the third death in a row is a setup failure."""
+        chunk, slot.chunk, slot.loading = slot.chunk, None, None
+        chunk.job.requeued.appendleft(chunk)
+        if slot.failed_starts < 2:
+            self._replace(slot, "crashed", failed_starts=slot.failed_starts + 1)
+            return
+        text = f"worker {slot.number} {_describe_exit(slot.process.exitcode)} in its setup"
+        self._setup_failed(slot, RemoteFailure("WorkerCrashed", text, f"WorkerCrashed: {text}\n"))
+        self._retire_for_good(slot)
 
     def _lost(self, slot: Slot, kind: str, how: str) -> None:
         """The worker in `slot` is gone mid-chunk: settle the item it was running as
@@ -605,6 +694,8 @@ class Dispatcher:
     def _maybe_end(self, job: Job) -> None:
         if job.read_all and job.unsettled == 0 and not job.requeued and not job.ended:
             job.ended = True
+            if job.input_error is not None:  # after every item read before it, as CPython
+                job.outcomes.put((ERROR, job.input_error))
             job.outcomes.put(END)
             if job in self.jobs:
                 self.jobs.remove(job)
@@ -654,8 +745,9 @@ class Dispatcher:
         killed_slots, running = [], 0
         for slot in list(self.slots):
             if slot.busy and slot.chunk.job is job:
-                running += len(slot.chunk.items)
-                killed_slots.append(slot.number)
+                if slot.loading is None:  # else the panel never heard of its chunk
+                    running += len(slot.chunk.items)
+                    killed_slots.append(slot.number)
                 slot.chunk = None
                 self._kill(slot)
                 slot.process.join()
@@ -663,9 +755,9 @@ class Dispatcher:
         return running, killed_slots
 
     def _end_input(self, job: Job, exc: Exception) -> None:
-        """The input iterable raised: nothing more is read from it, and the caller gets
-        the error (what was read still runs, unless the caller cancels)."""
-        job.outcomes.put((ERROR, exc))
+        """The input iterable raised: nothing more is read from it; what was read still
+        runs, and the caller gets the error after its results (see `_maybe_end`)."""
+        job.input_error = exc
         job.read_all = True
         if job.read < job.counted:
             self._count(job, job.read)
@@ -692,6 +784,7 @@ class Dispatcher:
                 except OSError:
                     self._kill(slot)
         deadline = time.monotonic() + STOP_GRACE
+        self._hear_last_words(deadline)
         for slot in self.slots:
             slot.process.join(max(deadline - time.monotonic(), 0))
             if slot.process.exitcode is None:
@@ -701,6 +794,38 @@ class Dispatcher:
             slot.conn.close()
             self._post((ev.WORKER, slot.number, "exited", None))
         self.slots = []
+
+    def _hear_last_words(self, deadline: float) -> None:
+        """Until the stopped workers exit (or `deadline`), read what they send before
+        exiting: a Worker.teardown that raised."""
+        exits = {slot.process.sentinel: slot for slot in self.slots}
+        conns = {slot.conn: slot for slot in self.slots}
+        while exits or conns:
+            left = deadline - time.monotonic()
+            ready = wait(list(exits) + list(conns), left) if left > 0 else []
+            if not ready:
+                return
+            for handle in ready:
+                if handle in exits:
+                    del exits[handle]
+                    continue
+                try:
+                    message = wire.loads(handle.recv_bytes())
+                except (EOFError, OSError):
+                    del conns[handle]
+                    continue
+                except Exception:
+                    continue  # a result nobody waits for any more
+                if message[0] == wire.TEARDOWN_FAILED:
+                    self._worker_failure(conns[handle], "teardown", message[1])
+
+    def _warn_teardowns(self) -> None:
+        """A RuntimeWarning per Worker.teardown that raised (in the caller's thread)."""
+        for failure in self.worker_failures:
+            if failure.kind == "teardown":
+                warnings.warn(f"worker {failure.worker}'s Worker.teardown() raised "
+                              f"{failure.error} (pool.report().workers has its traceback)",
+                              RuntimeWarning, stacklevel=4)
 
     # -- workers ---------------------------------------------------------------------------
 
@@ -739,26 +864,58 @@ class Dispatcher:
         fresh.failed_starts = failed_starts
         self.slots[self.slots.index(slot)] = fresh
 
+    def _setup_failed(self, slot: Slot, remote: RemoteFailure) -> None:
+        """`slot`'s initializer or Worker.setup failed: record it once; the chunk it held
+        goes back in line untouched (it never ran); the worker is retired when it exits."""
+        if slot.setup_failed:
+            return
+        slot.setup_failed = True
+        self.failures.append(self._worker_failure(slot, "setup", remote))
+        if slot.chunk is not None:
+            chunk, slot.chunk, slot.loading = slot.chunk, None, None
+            chunk.job.requeued.appendleft(chunk)
+
+    def _worker_failure(self, slot: Slot, kind: str, remote: RemoteFailure) -> Failure:
+        """Record a failure of the worker itself (kind "setup" or "teardown"), not of an item."""
+        failure = Failure(index=None, item="", kind=kind, exc_type=remote.exc_type,
+                          message=remote.message, traceback=remote.traceback,
+                          worker=slot.number, remote=remote)
+        self.worker_failures.append(failure)
+        self._post((ev.WORKER_FAIL, slot.number, slot.process.pid, kind, failure.error,
+                    failure.traceback, time.time()))
+        return failure
+
     def _retire_for_good(self, slot: Slot) -> None:
-        """A worker that could not start (its initializer failed) is not replaced; with
-        none left, every waiting item fails with that reason."""
+        """A worker that could not start or be set up is not replaced; with none left,
+        every waiting job fails with the reason (the setup's own exception)."""
         slot.process.join()
         slot.conn.close()
-        self._post((ev.WORKER, slot.number, "crashed", slot.pid))
+        if not slot.setup_failed:  # else its lane already says "setup failed"
+            self._post((ev.WORKER, slot.number, "crashed", slot.pid))
         self.slots.remove(slot)
         if not self.slots:
-            code = slot.process.exitcode
-            self._fail_everything(self.init_failure or RemoteFailure(
-                "WorkerCrashed",
-                f"every worker {_describe_exit(code)} during start-up. In a script, start "
-                "the pool under `if __name__ == \"__main__\":` (workers import the main "
-                "module), and check the workers' stderr", ""))
+            setups = [f for f in self.worker_failures if f.kind == "setup"]
+            text = (f"every worker {_describe_exit(slot.process.exitcode)} during start-up. "
+                    "In a script, start the pool under `if __name__ == \"__main__\":` "
+                    "(workers import the main module), and check the workers' stderr")
+            self._fail_everything(setups[0] if setups else Failure(
+                None, "", "setup", "WorkerCrashed", text, "", None))
 
-    def _fail_everything(self, remote: RemoteFailure) -> None:
-        error = RuntimeError(f"no worker could start: {remote.exc_type}: {remote.message}\n"
-                             f"{remote.traceback}")
+    def _fail_everything(self, failure: Failure) -> None:
+        """No worker is left: every job, now and later, fails with `failure`."""
+        self.start_failure = failure
         for job in list(self.jobs):
-            self._cancel_job(job, error)
+            self._cancel_job(job, self._start_error())
+
+    def _start_error(self) -> BaseException:
+        """What a job raises when no worker could be set up: the setup's own exception
+        (also a TaskFailed), with a note that says so."""
+        failure = self.start_failure
+        exc = failure.to_exception()
+        if failure.worker is not None:
+            exc.add_note(f"no worker could start: {failure.error} (worker {failure.worker}'s "
+                         "initializer or setup; pool.failures lists every worker's)")
+        return exc
 
     def _post(self, *events: tuple) -> None:
         self.pool._session.post(list(events))

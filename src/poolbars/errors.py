@@ -90,7 +90,7 @@ class Failure:
 
     index: int | None
     item: str
-    kind: str  # "error", "timeout" or "crashed"
+    kind: str  # "error", "timeout" or "crashed"; of a worker itself: "setup", "teardown"
     exc_type: str
     message: str
     traceback: str
@@ -106,7 +106,7 @@ class Failure:
         """The exception to raise for this failure in the parent."""
         original = self.remote.exception() if self.remote else None
         base = {"timeout": TaskTimeout, "crashed": WorkerCrashed}.get(self.kind, TaskFailed)
-        if original is not None and self.kind == "error":
+        if original is not None and self.kind in ("error", "setup"):
             exc = _as_task_failed(original)
         else:
             exc = base(self.error)

@@ -22,6 +22,10 @@ parent (pool) -- lifecycle, one batch per dispatch/result:
     (DONE, worker, count, t)                   the worker's chunk is over: `count` items
                                                succeeded (failures were sent before); items
                                                neither done nor failed go back to pending
+    (WORKER_FAIL, worker, pid, kind, error, traceback, t)
+                                               the worker itself failed, not an item:
+                                               kind "setup" (its initializer or
+                                               Worker.setup; it is retired) or "teardown"
     (CANCEL, count, workers)                   `count` items that never started, and the
                                                chunks running on `workers`, will never finish
     (END, status, t)                           the run ended: done/failed/cancelled
@@ -38,6 +42,7 @@ parent process. `task` is the index of the item being run, or None outside a tas
 """
 
 WORKER = "worker"
+WORKER_FAIL = "worker-fail"
 SEEN = "seen"
 START = "start"
 DONE = "done"

@@ -44,7 +44,12 @@ class Pool:
     "return" (the `Failure` stands in the results at the item's place) or "skip" (failed
     items are left out). `pool.failures` lists every failure whatever the policy.
     retries: extra attempts for an item that raised, timed out or crashed its worker.
-    timeout: seconds one item may run; past it, its worker is killed and replaced.
+    timeout: seconds one item may run; past it, its worker is killed and replaced. It
+    counts the task only: a worker's start-up, initializer, the import of the task's
+    module and `Worker.setup` get `setup_timeout` seconds each (default: no limit, or
+    max(60, 10 × timeout) when `timeout` is given). A worker whose initializer or setup
+    fails (or overruns) is retired and the others go on; if none is left, the map raises
+    that error.
     capture_tqdm: tqdm bars made inside tasks show as the task's inner bar (and print
     nothing); tqdm is only touched if a task imports it.
     panel: a `poolbars.Panel` to report to, instead of a panel of the pool's own.
@@ -57,7 +62,8 @@ class Pool:
     def __init__(self, processes: int | None = None, *, title: str | None = None,
                  display="auto", initializer: Callable | None = None, initargs: tuple = (),
                  worker_args: list | None = None, on_error: str = "raise", retries: int = 0,
-                 timeout: float | None = None, chunksize: int | None = None,
+                 timeout: float | None = None, setup_timeout: float | None = None,
+                 chunksize: int | None = None,
                  max_in_flight: int | None = None, max_tasks_per_child: int | None = None,
                  start_method: str | None = None, stale_after: float | None = None,
                  on_success: Callable | None = None, on_failure: Callable | None = None,
@@ -69,7 +75,8 @@ class Pool:
             if not (hasattr(cluster, "submit") and hasattr(cluster, "scheduler_info")):
                 raise TypeError(f"cluster={cluster!r}: pass a distributed.Client "
                                 '(pip install "poolbars[dask]")')
-            local_only = {"timeout": timeout, "initializer": initializer,
+            local_only = {"timeout": timeout, "setup_timeout": setup_timeout,
+                          "initializer": initializer,
                           "worker_args": worker_args, "max_tasks_per_child": max_tasks_per_child,
                           "start_method": start_method}
             given = [name for name, value in local_only.items() if value is not None]
@@ -94,7 +101,8 @@ class Pool:
         if on_error not in ON_ERROR:
             raise ValueError(f"on_error={on_error!r}: choose one of {ON_ERROR}")
         _check_int("retries", retries, 0, "a whole number of extra attempts, 0 or more")
-        for name, value in (("timeout", timeout), ("stale_after", stale_after)):
+        for name, value in (("timeout", timeout), ("setup_timeout", setup_timeout),
+                            ("stale_after", stale_after)):
             if value is not None and (not isinstance(value, (int, float)) or value <= 0):
                 raise ValueError(f"{name}={value!r}: give a number of seconds above 0, or None")
         for name, value in (("chunksize", chunksize), ("max_in_flight", max_in_flight),
@@ -120,6 +128,7 @@ class Pool:
         self.on_error = on_error
         self.retries = retries
         self.timeout = timeout
+        self.setup_timeout = setup_timeout
         self.chunksize = chunksize
         self.max_in_flight = max_in_flight
         self.max_tasks_per_child = max_tasks_per_child
@@ -153,7 +162,8 @@ class Pool:
 
     @property
     def failures(self) -> list[Failure]:
-        """Every item that failed for good: index, item, kind, exception, traceback, …"""
+        """Every item that failed for good: index, item, kind, exception, traceback, …;
+        and every worker whose setup failed (kind "setup", index None, worker set)."""
         return list(self._dispatcher.failures) if self._dispatcher else []
 
     @property
@@ -198,7 +208,8 @@ class Pool:
         with state.lock:
             inner, status = dict(state.inner), state.status
         return build(self.title or "", status, self.started_at, self.closed_at,
-                     vars(self.stats), list(d.runs), inner, d.runs_dropped, d.positions)
+                     vars(self.stats), list(d.runs), inner, d.runs_dropped, d.positions,
+                     list(d.worker_failures))
 
     def results_so_far(self) -> dict:
         """{position: result} of the latest map/starmap's items that finished well: still

@@ -27,6 +27,21 @@ class TaskRecord:
 
 
 @dataclass
+class WorkerRecord:
+    """A failure of a worker itself, not of an item: its initializer or `Worker.setup`
+    (kind "setup": the worker was retired) or its `Worker.teardown` (kind "teardown")."""
+
+    worker: int | None
+    kind: str
+    exc_type: str
+    message: str
+    traceback: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
 class RunReport:
     """A pool's run: title, status, timing, counts, and a record per settled item."""
 
@@ -37,12 +52,14 @@ class RunReport:
     stats: dict
     tasks: list[TaskRecord] = field(default_factory=list)
     truncated: int = 0  # settled runs not kept (past the record's bound)
+    workers: list[WorkerRecord] = field(default_factory=list)  # worker-level failures
 
     def to_dict(self) -> dict:
         """JSON-ready."""
         return {"title": self.title, "status": self.status, "started": self.started,
                 "ended": self.ended, "stats": self.stats, "truncated": self.truncated,
-                "tasks": [task.to_dict() for task in self.tasks]}
+                "tasks": [task.to_dict() for task in self.tasks],
+                "workers": [record.to_dict() for record in self.workers]}
 
     def to_records(self) -> list[dict]:
         """One flat dict per task: `pandas.DataFrame(report.to_records())`."""
@@ -56,9 +73,10 @@ STATUS = {"error": "failed"}  # a failure's kind -> the task status it ends in
 
 
 def build(title: str, status: str, started, ended, stats: dict, runs: list, inner: dict,
-          dropped: int, positions: dict) -> RunReport:
+          dropped: int, positions: dict, worker_failures=()) -> RunReport:
     """`positions`: {map number: input position of each item sent}, for maps that skipped
-    items (a resumed journal); others ran their input in order."""
+    items (a resumed journal); others ran their input in order. `worker_failures`: the
+    `Failure`s of workers themselves (setup, teardown)."""
     tasks = []
     for job, position, first, count, worker, start, end, attempt, label, failed in runs:
         where = positions.get(job)
@@ -70,4 +88,6 @@ def build(title: str, status: str, started, ended, stats: dict, runs: list, inne
                 job, index, label if label is not None else f"#{index}", worker, start, end,
                 STATUS.get(kind, kind), attempts, n, total, error))
     tasks.sort(key=lambda t: (t.map, t.index))
-    return RunReport(title, status, started, ended, stats, tasks, dropped)
+    workers = [WorkerRecord(f.worker, f.kind, f.exc_type, f.message, f.traceback)
+               for f in worker_failures]
+    return RunReport(title, status, started, ended, stats, tasks, dropped, workers)

@@ -30,6 +30,7 @@ MAX_INNER = 200_000  # tasks whose final bar is remembered for the run record
 # workers send and the panel redraws every 0.1 s: a lane whose tasks are quicker than two
 # of those would be blank at most redraws, so it keeps its latest news across tasks
 QUICK_TASK_SECONDS = 0.2
+SETUP_FAILED = "setup failed"  # the worker state of a worker retired by a failed setup
 
 
 def clip(text, limit=MAX_TEXT_CHARS):
@@ -168,8 +169,8 @@ class PanelState:
         self.version = 0
         self._rate_samples: deque = deque()
         self._folders = {
-            ev.WORKER: self._worker, ev.SEEN: self._seen, ev.START: self._start,
-            ev.DONE: self._done, ev.FAIL: self._fail, ev.RETRY: self._retry,
+            ev.WORKER: self._worker, ev.WORKER_FAIL: self._worker_fail, ev.SEEN: self._seen,
+            ev.START: self._start, ev.DONE: self._done, ev.FAIL: self._fail, ev.RETRY: self._retry,
             ev.CANCEL: self._cancel, ev.END: self._end, ev.BAR: self._bar,
             ev.MESSAGE: self._message, ev.CONTROL: self._control,
         }
@@ -192,11 +193,25 @@ class PanelState:
         lane = self.lanes.get(key)
         if lane is None:
             lane = self.lanes[key] = Lane(key, f"worker {worker}", state)
+        if lane.state == SETUP_FAILED:
+            return  # final: that worker was retired, and its lane says why
         lane.state = state
         if pid is not None:
             lane.pid = pid
         if state in ("idle", "exited", "crashed", "starting"):
             lane.switch_task(None, None, None)
+
+    def _worker_fail(self, worker, pid, kind, error, traceback, t):
+        """The worker itself failed (kind "setup" or "teardown"): a failure row for the
+        worker, not an item; after a setup, its lane shows "setup failed" and why."""
+        name = f"worker {worker}"
+        self.failure_count += 1
+        if len(self.failures) < MAX_FAILURES:  # the pid tells apart the worker's processes
+            self.failures.append(FailureRow(None, f"{name} (pid {pid})", kind,
+                                            clip(error, 1000), traceback, name, 1))
+        if kind == "setup":
+            self._worker(worker, SETUP_FAILED)
+            self.lanes[str(worker)].message = clip(error)
 
     def _seen(self, count, total=None):
         self.seen += count

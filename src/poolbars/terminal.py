@@ -16,7 +16,7 @@ LOG_INTERVAL = 5.0  # seconds between progress lines in a log
 STATUS_STYLE = {"running": "blue", "done": "green", "failed": "red", "cancelled": "yellow"}
 NAME_WIDTH = 40  # the first column: the panel's title, a lane's name and state
 LANE_STYLE = {"busy": "blue", "idle": "dim", "starting": "dim", "exited": "dim",
-              "crashed": "red", "running": "blue", "done": "green"}
+              "crashed": "red", "setup failed": "red", "running": "blue", "done": "green"}
 
 
 class TerminalView:
@@ -42,7 +42,7 @@ class TerminalView:
         self.live.stop()
         for failure in snapshot.get("failures", []):
             self.console.print(Text.assemble((f"✗ {text.inert(failure['kind'])}", "red"),
-                                             f" item {text.inert(failure['label'])}:"))
+                                             f" {text.failure_where(failure)}:"))
             self.console.print(Text(text.failure_traceback(failure, indent="  ")))
 
 
@@ -73,7 +73,7 @@ def render(snapshot: dict):
             grid.add_row(_line(f"+{snapshot['more_lanes']} more", "dim"), "", "")
     for failure in snapshot.get("failures", []):
         grid.add_row(_line(f"✗ {text.inert(failure['kind'])}", "red"),
-                     _line(f"item {text.inert(failure['label'])}"),
+                     _line(text.failure_where(failure)),
                      _line(text.inert(failure["error"]), "red"))
     if snapshot.get("more_failures"):
         grid.add_row(_line(f"+{snapshot['more_failures']} more failures", "red"), "", "")
@@ -165,8 +165,7 @@ class LogView:
         if _counted_anything(snapshot):  # a lone pb.message() leaves only its line
             self._write(text.overall_line(snapshot) + " · " + text.counts(snapshot["overall"]))
         for failure in snapshot.get("failures", []):
-            self._write(f"--- {text.inert(failure['kind'])} in item "
-                        f"{text.inert(failure['label'])} ---")
+            self._write(f"--- {text.inert(failure['kind'])} in {text.failure_where(failure)} ---")
             self._write(text.failure_traceback(failure, indent="  "))
         if snapshot.get("more_failures"):
             self._write(f"… {snapshot['more_failures']} more failures")

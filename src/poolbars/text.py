@@ -132,7 +132,16 @@ def message_line(lane: dict) -> str:
     return f"{inert(lane['name'])}: {inert(lane['message'])}"
 
 
+def failure_where(failure: dict) -> str:
+    """`item 3`, or `worker 1` for a failure of a worker itself (its setup, teardown)."""
+    label = inert(failure["label"])
+    return label if failure.get("index") is None else f"item {label}"
+
+
 def failure_line(failure: dict) -> str:
+    if failure.get("index") is None:  # the worker's own (setup, teardown), not an item's
+        return (f"  ✗ {inert(failure['kind'])} failed on {inert(failure['label'])}: "
+                f"{inert(failure['error'])}")
     where = f" on {inert(failure['worker'])}" if failure.get("worker") else ""
     return (f"  ✗ {inert(failure['kind'])}: item {inert(failure['label'])}{where}: "
             f"{inert(failure['error'])}")

@@ -5,7 +5,8 @@ names the kind:
 
 parent -> worker
     (FUNCTION, fn_id, payload)     a function (or Worker class) pickled with dill, once
-                                   per worker per map
+                                   per worker per map; answered LOADED or SETUP_FAILED,
+                                   and only then are its items sent
     (TASKS, fn_id, call, first, items, timed)
                                    run items (pool-wide indices first, first+1, …) in
                                    order; `call` says how: fn(item), fn(*item) or
@@ -15,6 +16,9 @@ parent -> worker
 worker -> parent
     (READY, pid)                   started, initializer done, connected to the channel
     (INIT_FAILED, failure)         the initializer raised; the worker exits
+    (LOADED, fn_id)                the function is loaded (a Worker is set up)
+    (SETUP_FAILED, failure)        a Worker's setup raised; the worker exits
+    (TEARDOWN_FAILED, failure)     a Worker's teardown raised (sent before exiting)
     (RESULTS, values, failures, events)
                                    one value per item (None where it failed),
                                    [(offset, RemoteFailure), ...], and the reporter's
@@ -43,6 +47,7 @@ from dill._dill import _import_module
 
 FUNCTION, TASKS, STOP = "function", "tasks", "stop"
 READY, INIT_FAILED, RESULTS = "ready", "init-failed", "results"
+LOADED, SETUP_FAILED, TEARDOWN_FAILED = "loaded", "setup-failed", "teardown-failed"
 CALL_ITEM, CALL_STAR, CALL_ARGS = 0, 1, 2  # fn(item), fn(*item), fn(*args, **kwargs)
 NO_ITEM = -1  # in the shared "current item" slot: running nothing
 SLOT_WIDTH = 3  # ints per worker in the shared array: item, start time, command group

@@ -8,6 +8,7 @@ import os
 import pickle
 import signal
 import time
+import traceback
 
 import dill
 import multiprocess
@@ -16,8 +17,9 @@ from multiprocess.util import Finalize
 from . import reporting
 from .channel import connect
 from .errors import RemoteFailure
-from .wire import (CALL_ITEM, CALL_STAR, FUNCTION, INIT_FAILED, NO_ITEM, READY, RESULTS,
-                   SLOT_WIDTH, STOP, TASKS, dumps, loads)
+from .wire import (CALL_ITEM, CALL_STAR, FUNCTION, INIT_FAILED, LOADED, NO_ITEM, READY,
+                   RESULTS, SETUP_FAILED, SLOT_WIDTH, STOP, TASKS, TEARDOWN_FAILED, dumps,
+                   loads)
 
 _worker_id: int | None = None
 _worker_state: dict = {}
@@ -106,11 +108,16 @@ def main(slot: int, conn, address, authkey: bytes, current, initializer=None,
             # only now: until its results are sent, a death is one of the chunk's items'
             current[SLOT_WIDTH * slot] = NO_ITEM
         elif kind == FUNCTION:
-            functions[message[1]] = _load(message[2], worker_args, instances)
+            try:
+                functions[message[1]] = _load(message[2], worker_args, instances)
+            except Exception as exc:  # a Worker's setup: this worker is retired
+                failure = RemoteFailure.from_exception(exc, skip=2)  # from the user's frame
+                conn.send_bytes(dumps((SETUP_FAILED, failure)))
+                break
+            conn.send_bytes(dumps((LOADED, message[1])))
         elif kind == STOP:
             break
-    for instance in instances:
-        instance.teardown()
+    _tear_down(instances, conn)
     reporter.flush()
 
 
@@ -154,23 +161,36 @@ def _kill_children() -> None:
 
 
 def _load(payload: bytes, worker_args: dict, instances: list):
-    """The callable to run: a function, or `process` of a set-up Worker instance; if that
-    fails, a callable that explains why for every item."""
+    """The callable to run: a function, or `process` of a set-up Worker instance (what
+    its construction or `setup` raises propagates). A function that cannot be loaded
+    gives a callable that explains why for every item."""
     try:
         target = dill.loads(payload)
-        if isinstance(target, type) and issubclass(target, Worker):
-            instance = target()
-            instance.setup(**worker_args)
-            instances.append(instance)
-            return instance.process
-        return target
     except Exception as exc:
-        stage = "set up" if "target" in locals() else "loaded"
         reason = f"{type(exc).__name__}: {exc}"
 
         def unusable(*args, **kwargs):
-            raise RuntimeError(f"the task could not be {stage} in the worker ({reason})")
+            raise RuntimeError(f"the task could not be loaded in the worker ({reason})")
         return unusable
+    if isinstance(target, type) and issubclass(target, Worker):
+        instance = target()
+        instance.setup(**worker_args)
+        instances.append(instance)
+        return instance.process
+    return target
+
+
+def _tear_down(instances: list, conn) -> None:
+    """Call each Worker's teardown; tell the parent of any that raises."""
+    for instance in instances:
+        try:
+            instance.teardown()
+        except Exception as exc:
+            try:
+                failure = RemoteFailure.from_exception(exc, skip=1)
+                conn.send_bytes(dumps((TEARDOWN_FAILED, failure)))
+            except OSError:  # the parent is gone: stderr is all that is left
+                traceback.print_exception(exc)
 
 
 def _run(fn, call: int, first: int, items: list, reporter, current, slot: int,
