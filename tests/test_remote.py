@@ -1,14 +1,21 @@
 """Panels reached by address: a second real process reports to a panel here."""
 
+import contextlib
+import os
+import pickle
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import warnings
 
 import pytest
 
 import poolbars as pb
+from poolbars import channel
+from poolbars import events as ev
 
 REPORTER = textwrap.dedent("""
     import sys, time
@@ -87,3 +94,109 @@ def test_a_pool_reports_to_a_given_panel_and_stale_bars_turn_stalled():
         time.sleep(0.6)
         stuck = [lane for lane in panel.snapshot()["lanes"] if lane["desc"] == "stuck"]
         assert stuck and stuck[0]["stalled"] is True
+
+
+# -- bad peers ---------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def silent_server(hang_up: bool = False):
+    """A real TCP server on 127.0.0.1 that accepts every connection and never says a word
+    (and, if `hang_up`, closes it at once)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    held, stop = [], threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+                if hang_up:
+                    held.pop().close()
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+        for conn in held:
+            conn.close()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("hang_up", [False, True], ids=["silent", "hangs-up"])
+def test_a_panel_that_accepts_but_never_answers_warns_once_and_the_job_goes_on(hang_up):
+    with silent_server(hang_up) as address, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        started = time.monotonic()
+        remote = pb.connect(address, b"k" * 32)
+        took = time.monotonic() - started
+        with remote.bar(5, desc="after") as bar:
+            bar.update(5)
+        assert sum(remote.track(range(100))) == 4950
+        remote.message("still going")
+        remote.close()
+    assert took < 20, took  # a few seconds (the handshake timeout), not forever
+    assert [w.category for w in caught if "no panel at" in str(w.message)] == [RuntimeWarning]
+
+
+def new_threads(before: set, bound: float = 30.0) -> list:
+    """Threads started since `before` that are still alive after waiting up to `bound` s."""
+    deadline = time.time() + bound
+    while True:
+        alive = [t for t in threading.enumerate() if t not in before]
+        if not alive or time.time() > deadline:
+            return alive
+        time.sleep(0.1)
+
+
+@pytest.mark.timeout(120)
+def test_connections_that_never_speak_release_their_threads():
+    with pb.Panel(display=None) as panel:
+        before = set(threading.enumerate())
+        silent = [socket.create_connection(panel.connect_info()["address"]) for _ in range(10)]
+        try:
+            time.sleep(0.3)
+            assert len(threading.enumerate()) > len(before)  # each was given a server thread
+            assert new_threads(before) == []  # ...which gave up on it: the socket is still open
+        finally:
+            for sock in silent:
+                sock.close()
+        assert panel.snapshot()["lanes"] == []
+
+
+@pytest.mark.timeout(120)
+def test_closed_remotes_release_their_threads():
+    with pb.Panel(display=None) as panel:
+        before = set(threading.enumerate())
+        for i in range(5):
+            remote = pb.connect(**panel.connect_info(), name=f"r{i}")
+            with remote.bar(3, desc="short") as bar:
+                bar.update(3)
+            remote.message("done")
+            remote.close()
+        assert new_threads(before) == []
+        assert panel.state.bars_finished == 5
+
+
+@pytest.mark.timeout(90)
+def test_an_authkey_that_is_not_hex_is_refused_with_what_to_pass():
+    with pytest.raises(ValueError, match="connect_info"):
+        pb.connect(("127.0.0.1", 9), authkey="not-hex")
+    with pytest.raises(ValueError, match="hex"):
+        pb.Panel(display=None, authkey="not-hex")
+    key = os.urandom(32)
+    with pb.Panel(display=None, authkey=key.hex()) as panel:  # a hex string is the key's bytes
+        assert panel.connect_info()["authkey"] == key
+        with pb.Pool(2, display=None, panel=panel) as pool:
+            assert pool.map(abs, [-1, -2]) == [1, 2]
+        remote = pb.connect(panel.connect_info()["address"], key.hex())
+        with remote.bar(2, desc="by hex") as bar:
+            bar.update(2)
+        remote.close()
+        assert panel.snapshot()["overall"]["done"] == 2
+        assert any(lane["desc"] == "by hex" for lane in panel.snapshot()["lanes"])
