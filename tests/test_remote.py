@@ -144,6 +144,54 @@ def test_a_panel_that_accepts_but_never_answers_warns_once_and_the_job_goes_on(h
     assert [w.category for w in caught if "no panel at" in str(w.message)] == [RuntimeWarning]
 
 
+class RaisesOnLoad:
+    def __reduce__(self):
+        return int, ("not a number",)  # int("not a number") raises when the batch is loaded
+
+
+def bar_event(source, bar_id, n=1, closed=False, **change):
+    event = dict(kind=ev.BAR, source=source, bar_id=bar_id, task=None, desc="d", n=n,
+                 total=10, unit="it", postfix=(), closed=closed, t=time.time())
+    event.update(change)
+    return tuple(event.values())
+
+
+MALFORMED = [
+    b"\x00garbage bytes\xff",
+    pickle.dumps(42),  # not a list of events
+    pickle.dumps(["not an event"]),
+    pickle.dumps([(ev.BAR, "evil", 1)]),  # wrong arity
+    pickle.dumps([(ev.MESSAGE, "evil", None, "a", "b")]),
+    pickle.dumps([bar_event("evil", 2, n="many")]),  # wrong types
+    pickle.dumps([bar_event("evil", 3, desc=None)]),
+    pickle.dumps([bar_event("evil", 4, postfix="k=v")]),
+    pickle.dumps([bar_event("evil", 5), bar_event("evil", 6, closed="yes")]),  # one bad event
+    pickle.dumps([(ev.END, "failed", 0.0)]),  # only the parent ends a run
+    pickle.dumps([RaisesOnLoad()]),
+    "stop",  # not bytes at all
+    [(ev.END, "failed", 0.0)],
+]
+
+
+@pytest.mark.timeout(90)
+def test_malformed_batches_are_dropped_and_counted_and_the_panel_serves_everyone_else(tmp_path):
+    with pb.Panel(display=None) as panel:
+        info = panel.connect_info()
+        evil = channel.connect(info["address"], info["authkey"])
+        for batch in MALFORMED:
+            evil.put(batch)
+        run = run_reporter(tmp_path, info["address"], info["authkey"])
+        assert run.returncode == 0 and run.stdout.strip() == "OK", run.stderr
+        deadline = time.time() + 10
+        while time.time() < deadline and panel.state.bars_finished < 2:
+            time.sleep(0.05)
+        snap = panel.snapshot()
+        assert snap["status"] == "running"
+        assert snap["overall"]["dropped"] == len(MALFORMED)
+        assert {lane["desc"] for lane in snap["lanes"]} == {"loading rows", "uploading"}
+        assert all(lane["name"] == "etl-job" for lane in snap["lanes"])
+
+
 def new_threads(before: set, bound: float = 30.0) -> list:
     """Threads started since `before` that are still alive after waiting up to `bound` s."""
     deadline = time.time() + bound

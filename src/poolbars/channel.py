@@ -5,7 +5,9 @@ Shared objects and who touches them:
   directly (no round-trip); the parent puts its own lifecycle batches on it directly.
 - the manager server -- threads in the parent that accept connections on
   `Channel.address` (127.0.0.1 and a free port unless told otherwise), check the random
-  `authkey`, and run remote `put(batch)` calls (nothing else) against `Channel.queue`.
+  `authkey`, and run remote `put(batch)` calls against the channel's `Inbox`, which passes
+  `bytes` on to `Channel.queue` (and a marker the collector counts as dropped for
+  anything else).
 - `connect(address, authkey)` -- in a worker or any other process: an `Outbox`, one
   connection of its own, whose `put(bytes)` lands in `Channel.queue` in the order sent.
 
@@ -115,13 +117,26 @@ class _Server(Server):
         super().accept_connection(c, name)
 
 
+class Inbox:
+    """What the server exposes to peers: `put(batch)` and nothing else (no `get`)."""
+
+    def __init__(self, target: queue.Queue):
+        self._target = target
+
+    def put(self, batch) -> None:
+        # anything but bytes is queued as None: neither a local list nor STOP, so the
+        # collector drops it and counts it
+        self._target.put(bytes(batch) if isinstance(batch, (bytes, bytearray)) else None)
+
+
 class Channel:
     """The parent's end: a queue, and a manager server that serves it by address."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, authkey: bytes | None = None):
         self.queue: queue.Queue = queue.Queue()
         self.authkey = authkey_bytes(authkey) if authkey is not None else os.urandom(32)
-        registry = {"get_queue": (lambda: self.queue, ("put",), None, None)}
+        inbox = Inbox(self.queue)
+        registry = {"get_queue": (lambda: inbox, ("put",), None, None)}
         self._server = _Server(registry, (host, port), self.authkey, SERIALIZER)
         # serve_client() polls it; serve_forever() would normally set it
         self._server.stop_event = threading.Event()
