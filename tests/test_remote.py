@@ -16,6 +16,7 @@ import pytest
 import poolbars as pb
 from poolbars import channel
 from poolbars import events as ev
+from poolbars.reporting import Bar, Reporter
 
 REPORTER = textwrap.dedent("""
     import sys, time
@@ -190,6 +191,74 @@ def test_malformed_batches_are_dropped_and_counted_and_the_panel_serves_everyone
         assert snap["overall"]["dropped"] == len(MALFORMED)
         assert {lane["desc"] for lane in snap["lanes"]} == {"loading rows", "uploading"}
         assert all(lane["name"] == "etl-job" for lane in snap["lanes"])
+
+
+def report_bars(address, authkey, name, bars, errors):
+    try:
+        remote = pb.connect(address, authkey, name=name)
+        for _ in range(bars):
+            with remote.bar(total=20, desc=name) as bar:
+                for _ in range(20):
+                    bar.update(1)
+                    time.sleep(0.002)
+        remote.close()
+    except BaseException as exc:  # the main thread asserts there were none
+        errors.append(exc)
+
+
+@pytest.mark.timeout(180)
+def test_with_50_concurrent_reporters_each_bar_ends_in_its_last_state():
+    reporters, bars = 50, 6
+    with pb.Panel(display=None) as panel:
+        info = panel.connect_info()
+        errors: list = []
+        threads = [threading.Thread(target=report_bars, args=(info["address"], info["authkey"],
+                                                               f"r{i}", bars, errors))
+                   for i in range(reporters)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        deadline = time.time() + 20
+        while time.time() < deadline and panel.state.bars_finished < reporters * bars:
+            time.sleep(0.05)
+        time.sleep(0.3)  # anything still queued behind the last close is folded by now
+        with panel.state.lock:
+            lanes = [(lane.name, lane.state, bar.n, bar.closed)
+                     for lane in panel.state.lanes.values() for bar in lane.bars.values()]
+    assert panel.state.bars_finished == reporters * bars
+    assert len(lanes) == reporters * bars
+    assert [lane for lane in lanes if lane[1:] != ("done", 20, True)] == []
+
+
+@pytest.mark.timeout(60)
+def test_a_reporter_sends_its_batches_in_the_order_it_took_them():
+    """The timer's batch in flight while the task closes its bar: the close must not
+    overtake it, or the panel applies the older state last."""
+    sent, hold, in_flight, release = [], threading.Event(), threading.Event(), threading.Event()
+
+    def send(batch):
+        if hold.is_set() and not in_flight.is_set():  # this send hangs (a slow network)
+            in_flight.set()
+            release.wait(10)
+        sent.append(batch)
+
+    reporter = Reporter(send, source="r", flush_on_close=True)
+    bar = Bar(10, reporter=reporter)  # its first state goes out at once
+    bar.update(3)  # held: the interval has not passed
+    hold.set()
+    timer = threading.Thread(target=reporter.flush)  # as the reporter's timer does
+    timer.start()
+    assert in_flight.wait(10)
+    closer = threading.Thread(target=lambda: (bar.update(7), bar.close()))
+    closer.start()
+    closer.join(timeout=1)  # it sends at once, or waits for the send in flight
+    release.set()
+    timer.join()
+    closer.join()
+    states = [(event[5], event[9]) for batch in sent for event in batch if event[0] == ev.BAR]
+    assert states == [(0, False), (3, False), (10, True)]
 
 
 def new_threads(before: set, bound: float = 30.0) -> list:

@@ -6,8 +6,9 @@ event tuples (from this process, trusted), or `bytes` (from another process, pic
 A batch from another process is folded only if it loads as a list of well-formed events
 of the kinds other processes send (BAR and MESSAGE from reporters, START from a cluster's
 workers; each field of its type); anything else -- garbage, a pickle of another shape or
-one that raises on load, a wrong field, an event only the parent sends -- is dropped whole and counted in `PanelState.dropped`, and the panel goes on. (Loading a
-pickle can run code: the channel's authkey, not this check, keeps strangers out.)
+one that raises on load, a wrong field, an event only the parent sends -- is dropped
+whole and counted in `PanelState.dropped`, and the panel goes on. (Loading a pickle can
+run code: the channel's authkey, not this check, keeps strangers out.)
 """
 
 from __future__ import annotations
