@@ -167,6 +167,8 @@ MALFORMED = [
     pickle.dumps([bar_event("evil", 3, desc=None)]),
     pickle.dumps([bar_event("evil", 4, postfix="k=v")]),
     pickle.dumps([bar_event("evil", 5), bar_event("evil", 6, closed="yes")]),  # one bad event
+    pickle.dumps([bar_event("evil", 7, t=10**400)]),  # no time a clock gives
+    pickle.dumps([bar_event("evil", 8, t=float("nan"))]),
     pickle.dumps([(ev.END, "failed", 0.0)]),  # only the parent ends a run
     pickle.dumps([RaisesOnLoad()]),
     "stop",  # not bytes at all

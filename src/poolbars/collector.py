@@ -13,6 +13,7 @@ run code: the channel's authkey, not this check, keeps strangers out.)
 
 from __future__ import annotations
 
+import math
 import numbers
 import pickle
 import queue
@@ -170,6 +171,10 @@ def _number_or_none(value) -> bool:
     return value is None or isinstance(value, numbers.Real)
 
 
+def _time(value) -> bool:  # what time.time() gives: anything else breaks the clocks shown
+    return type(value) is float and math.isfinite(value)
+
+
 def _source(value) -> bool:
     return isinstance(value, (int, str))
 
@@ -190,9 +195,9 @@ def _is(kind: type) -> Callable[[object], bool]:
 
 # the events another process may send, and a check for each of their fields (see events.py)
 _FIELDS = {
-    ev.START: (_source, _is(int), _is(int), _is(str), _number),  # from cluster.run_chunk
+    ev.START: (_source, _is(int), _is(int), _is(str), _time),  # from cluster.run_chunk
     ev.BAR: (_source, _is(int), _task, _is(str), _number, _number_or_none, _is(str), _pairs,
-             _is(bool), _number),
+             _is(bool), _time),
     ev.MESSAGE: (_source, _task, _is(str)),
 }
 
