@@ -107,7 +107,8 @@ def connect(address, authkey: bytes | str, name: str | None = None) -> Remote:
         raise PermissionError(f"the panel at {address[0]}:{address[1]} refused this authkey: "
                               "use the authkey from that panel's connect_info()") from None
     except (OSError, EOFError) as exc:  # EOFError: the peer hung up during the handshake
-        warnings.warn(f"poolbars: no panel at {address[0]}:{address[1]} ({exc}); the job "
+        reason = str(exc) or "it hung up during the handshake"
+        warnings.warn(f"poolbars: no panel at {address[0]}:{address[1]} ({reason}); the job "
                       "goes on without progress reports.", RuntimeWarning, stacklevel=2)
         return Remote(Reporter(lambda batch: None, source=name))
 
