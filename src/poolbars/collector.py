@@ -203,7 +203,7 @@ _FIELDS = {
 
 
 def well_formed(event) -> bool:
-    """True if `event` is a reporter event whose fields have the types events.py gives."""
+    """True if `event` is of a kind other processes send, with the fields events.py gives."""
     checks = _FIELDS.get(event[0]) if type(event) is tuple and event else None
     return (checks is not None and len(event) == len(checks) + 1
             and all(check(value) for check, value in zip(checks, event[1:])))
