@@ -1,14 +1,22 @@
 """Panels reached by address: a second real process reports to a panel here."""
 
+import contextlib
+import os
+import pickle
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import warnings
 
 import pytest
 
 import poolbars as pb
+from poolbars import channel
+from poolbars import events as ev
+from poolbars.reporting import Bar, Reporter
 
 REPORTER = textwrap.dedent("""
     import sys, time
@@ -87,3 +95,229 @@ def test_a_pool_reports_to_a_given_panel_and_stale_bars_turn_stalled():
         time.sleep(0.6)
         stuck = [lane for lane in panel.snapshot()["lanes"] if lane["desc"] == "stuck"]
         assert stuck and stuck[0]["stalled"] is True
+
+
+# -- bad peers ---------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def silent_server(hang_up: bool = False):
+    """A real TCP server on 127.0.0.1 that accepts every connection and never says a word
+    (and, if `hang_up`, closes it at once)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    held, stop = [], threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+                if hang_up:
+                    held.pop().close()
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+        for conn in held:
+            conn.close()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("hang_up", [False, True], ids=["silent", "hangs-up"])
+def test_a_panel_that_accepts_but_never_answers_warns_once_and_the_job_goes_on(hang_up):
+    with silent_server(hang_up) as address, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        started = time.monotonic()
+        remote = pb.connect(address, b"k" * 32)
+        took = time.monotonic() - started
+        with remote.bar(5, desc="after") as bar:
+            bar.update(5)
+        assert sum(remote.track(range(100))) == 4950
+        remote.message("still going")
+        remote.close()
+    assert took < 20, took  # a few seconds (the handshake timeout), not forever
+    warned = [w for w in caught if "no panel at" in str(w.message)]
+    assert [w.category for w in warned] == [RuntimeWarning]
+    assert ("hung up" if hang_up else "no answer") in str(warned[0].message)
+
+
+class RaisesOnLoad:
+    def __reduce__(self):
+        return int, ("not a number",)  # int("not a number") raises when the batch is loaded
+
+
+def bar_event(source, bar_id, n=1, closed=False, **change):
+    event = dict(kind=ev.BAR, source=source, bar_id=bar_id, task=None, desc="d", n=n,
+                 total=10, unit="it", postfix=(), closed=closed, t=time.time())
+    event.update(change)
+    return tuple(event.values())
+
+
+MALFORMED = [
+    b"\x00garbage bytes\xff",
+    pickle.dumps(42),  # not a list of events
+    pickle.dumps(["not an event"]),
+    pickle.dumps([(ev.BAR, "evil", 1)]),  # wrong arity
+    pickle.dumps([(ev.MESSAGE, "evil", None, "a", "b")]),
+    pickle.dumps([bar_event("evil", 2, n="many")]),  # wrong types
+    pickle.dumps([bar_event("evil", 3, desc=None)]),
+    pickle.dumps([bar_event("evil", 4, postfix="k=v")]),
+    pickle.dumps([bar_event("evil", 5), bar_event("evil", 6, closed="yes")]),  # one bad event
+    pickle.dumps([bar_event("evil", 7, t=10**400)]),  # no time a clock gives
+    pickle.dumps([bar_event("evil", 8, t=float("nan"))]),
+    pickle.dumps([(ev.END, "failed", 0.0)]),  # only the parent ends a run
+    pickle.dumps([RaisesOnLoad()]),
+    "stop",  # not bytes at all
+    [(ev.END, "failed", 0.0)],
+]
+
+
+@pytest.mark.timeout(90)
+def test_malformed_batches_are_dropped_and_counted_and_the_panel_serves_everyone_else(tmp_path):
+    with pb.Panel(display=None) as panel:
+        info = panel.connect_info()
+        evil = channel.connect(info["address"], info["authkey"])
+        for batch in MALFORMED:
+            evil.put(batch)
+        run = run_reporter(tmp_path, info["address"], info["authkey"])
+        assert run.returncode == 0 and run.stdout.strip() == "OK", run.stderr
+        deadline = time.time() + 10
+        while time.time() < deadline and panel.state.bars_finished < 2:
+            time.sleep(0.05)
+        snap = panel.snapshot()
+        assert snap["status"] == "running"
+        assert snap["overall"]["dropped"] == len(MALFORMED)
+        assert {lane["desc"] for lane in snap["lanes"]} == {"loading rows", "uploading"}
+        assert all(lane["name"] == "etl-job" for lane in snap["lanes"])
+
+
+def report_bars(address, authkey, name, bars, errors):
+    try:
+        remote = pb.connect(address, authkey, name=name)
+        for _ in range(bars):
+            with remote.bar(total=20, desc=name) as bar:
+                for _ in range(20):
+                    bar.update(1)
+                    time.sleep(0.002)
+        remote.close()
+    except BaseException as exc:  # the main thread asserts there were none
+        errors.append(exc)
+
+
+@pytest.mark.timeout(180)
+def test_with_50_concurrent_reporters_each_bar_ends_in_its_last_state():
+    reporters, bars = 50, 6
+    with pb.Panel(display=None) as panel:
+        info = panel.connect_info()
+        errors: list = []
+        threads = [threading.Thread(target=report_bars, args=(info["address"], info["authkey"],
+                                                               f"r{i}", bars, errors))
+                   for i in range(reporters)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        deadline = time.time() + 20
+        while time.time() < deadline and panel.state.bars_finished < reporters * bars:
+            time.sleep(0.05)
+        time.sleep(0.3)  # anything still queued behind the last close is folded by now
+        with panel.state.lock:
+            lanes = [(lane.name, lane.state, bar.n, bar.closed)
+                     for lane in panel.state.lanes.values() for bar in lane.bars.values()]
+    assert panel.state.bars_finished == reporters * bars
+    assert len(lanes) == reporters * bars
+    assert [lane for lane in lanes if lane[1:] != ("done", 20, True)] == []
+
+
+@pytest.mark.timeout(60)
+def test_a_reporter_sends_its_batches_in_the_order_it_took_them():
+    """The timer's batch in flight while the task closes its bar: the close must not
+    overtake it, or the panel applies the older state last."""
+    sent, hold, in_flight, release = [], threading.Event(), threading.Event(), threading.Event()
+
+    def send(batch):
+        if hold.is_set() and not in_flight.is_set():  # this send hangs (a slow network)
+            in_flight.set()
+            release.wait(10)
+        sent.append(batch)
+
+    reporter = Reporter(send, source="r", flush_on_close=True)
+    bar = Bar(10, reporter=reporter)  # its first state goes out at once
+    bar.update(3)  # held: the interval has not passed
+    hold.set()
+    timer = threading.Thread(target=reporter.flush)  # as the reporter's timer does
+    timer.start()
+    assert in_flight.wait(10)
+    closer = threading.Thread(target=lambda: (bar.update(7), bar.close()))
+    closer.start()
+    closer.join(timeout=1)  # it sends at once, or waits for the send in flight
+    release.set()
+    timer.join()
+    closer.join()
+    states = [(event[5], event[9]) for batch in sent for event in batch if event[0] == ev.BAR]
+    assert states == [(0, False), (3, False), (10, True)]
+
+
+def new_threads(before: set, bound: float = 30.0) -> list:
+    """Threads started since `before` that are still alive after waiting up to `bound` s."""
+    deadline = time.time() + bound
+    while True:
+        alive = [t for t in threading.enumerate() if t not in before]
+        if not alive or time.time() > deadline:
+            return alive
+        time.sleep(0.1)
+
+
+@pytest.mark.timeout(120)
+def test_connections_that_never_speak_release_their_threads():
+    with pb.Panel(display=None) as panel:
+        before = set(threading.enumerate())
+        silent = [socket.create_connection(panel.connect_info()["address"]) for _ in range(10)]
+        try:
+            time.sleep(0.3)
+            assert len(threading.enumerate()) > len(before)  # each was given a server thread
+            assert new_threads(before) == []  # ...which gave up on it: the socket is still open
+        finally:
+            for sock in silent:
+                sock.close()
+        assert panel.snapshot()["lanes"] == []
+
+
+@pytest.mark.timeout(120)
+def test_closed_remotes_release_their_threads():
+    with pb.Panel(display=None) as panel:
+        before = set(threading.enumerate())
+        for i in range(5):
+            remote = pb.connect(**panel.connect_info(), name=f"r{i}")
+            with remote.bar(3, desc="short") as bar:
+                bar.update(3)
+            remote.message("done")
+            remote.close()
+        assert new_threads(before) == []
+        assert panel.state.bars_finished == 5
+
+
+@pytest.mark.timeout(90)
+def test_an_authkey_that_is_not_hex_is_refused_with_what_to_pass():
+    with pytest.raises(ValueError, match="connect_info"):
+        pb.connect(("127.0.0.1", 9), authkey="not-hex")
+    with pytest.raises(ValueError, match="hex"):
+        pb.Panel(display=None, authkey="not-hex")
+    key = os.urandom(32)
+    with pb.Panel(display=None, authkey=key.hex()) as panel:  # a hex string is the key's bytes
+        assert panel.connect_info()["authkey"] == key
+        with pb.Pool(2, display=None, panel=panel) as pool:
+            assert pool.map(abs, [-1, -2]) == [1, 2]
+        remote = pb.connect(panel.connect_info()["address"], key.hex())
+        with remote.bar(2, desc="by hex") as bar:
+            bar.update(2)
+        remote.close()
+        assert panel.snapshot()["overall"]["done"] == 2
+        assert any(lane["desc"] == "by hex" for lane in panel.snapshot()["lanes"])

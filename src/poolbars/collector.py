@@ -1,12 +1,20 @@
 """The collector: one thread that drains the channel's queue into `PanelState` and pushes
 snapshots to a view, at most once per `interval`, plus one final push on `stop()`.
 
-It is the only writer of its `PanelState`. Items on the queue are batches: `bytes` (from
-another process, pickled) or a `list` of event tuples (from this process).
+It is the only writer of its `PanelState`. Items on the queue are batches: a `list` of
+event tuples (from this process, trusted), or `bytes` (from another process, pickled).
+A batch from another process is folded only if it loads as a list of well-formed events
+of the kinds other processes send (BAR and MESSAGE from reporters, START from a cluster's
+workers; each field of its type); anything else -- garbage, a pickle of another shape or
+one that raises on load, a wrong field, an event only the parent sends -- is dropped
+whole and counted in `PanelState.dropped`, and the panel goes on. (Loading a pickle can
+run code: the channel's authkey, not this check, keeps strangers out.)
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 import pickle
 import queue
 import threading
@@ -127,10 +135,12 @@ class Collector:
         return max(beat, self.throttle.wait_time(), 0.001)
 
     def fold_batch(self, batch) -> None:
-        if isinstance(batch, (bytes, bytearray)):
-            try:
-                batch = pickle.loads(batch)
-            except Exception:  # a batch we cannot read must not stop the panel
+        if not isinstance(batch, list):  # from another process: fold it only if well formed
+            batch = readable(batch)
+            if batch is None:
+                with self.state.lock:
+                    self.state.dropped += 1
+                    self.state.version += 1
                 return
         fold = self.state.fold
         with self.state.lock:
@@ -151,3 +161,62 @@ class Collector:
             self.pushes += 1
         except Exception as exc:  # a view that fails once should not end the run
             self.errors.append(exc)
+
+
+def _number(value) -> bool:
+    return isinstance(value, numbers.Real)
+
+
+def _number_or_none(value) -> bool:
+    return value is None or isinstance(value, numbers.Real)
+
+
+def _time(value) -> bool:  # what time.time() gives: anything else breaks the clocks shown
+    return type(value) is float and math.isfinite(value)
+
+
+def _source(value) -> bool:
+    return isinstance(value, (int, str))
+
+
+def _task(value) -> bool:
+    return value is None or isinstance(value, int)
+
+
+def _pairs(value) -> bool:
+    return isinstance(value, tuple) and all(
+        type(pair) is tuple and len(pair) == 2 and all(isinstance(v, str) for v in pair)
+        for pair in value)
+
+
+def _is(kind: type) -> Callable[[object], bool]:
+    return lambda value: isinstance(value, kind)
+
+
+# the events another process may send, and a check for each of their fields (see events.py)
+_FIELDS = {
+    ev.START: (_source, _is(int), _is(int), _is(str), _time),  # from cluster.run_chunk
+    ev.BAR: (_source, _is(int), _task, _is(str), _number, _number_or_none, _is(str), _pairs,
+             _is(bool), _time),
+    ev.MESSAGE: (_source, _task, _is(str)),
+}
+
+
+def well_formed(event) -> bool:
+    """True if `event` is of a kind other processes send, with the fields events.py gives."""
+    checks = _FIELDS.get(event[0]) if type(event) is tuple and event else None
+    return (checks is not None and len(event) == len(checks) + 1
+            and all(check(value) for check, value in zip(checks, event[1:])))
+
+
+def readable(item) -> list | None:
+    """The events of a batch from another process, or None if it is malformed."""
+    if not isinstance(item, (bytes, bytearray)):
+        return None
+    try:
+        batch = pickle.loads(item)
+    except (Exception, SystemExit):  # garbage, or a pickle whose loading raises
+        return None
+    if type(batch) is not list or not all(map(well_formed, batch)):
+        return None
+    return batch

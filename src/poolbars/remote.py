@@ -3,12 +3,13 @@
 `panel = Panel(title=...)` shows an empty panel and serves its channel (127.0.0.1 and a
 free port unless `host=`/`port=` say otherwise; a random authkey). `connect_info()` is
 what another process needs: `pb.connect(address, authkey)` there returns a `Remote`
-whose `bar()`, `track()` and `message()` show in the panel, one lane per bar. A `Pool`
-given `panel=` reports to it too.
+whose `bar()`, `track()` and `message()` show in the panel, one lane per bar, until
+`Remote.close()` (or the process's exit) ends its connection and thread. A `Pool` given
+`panel=` reports to it too. An authkey is bytes, or a str of their hex.
 
 A wrong authkey is refused at `connect()` with a clear error (the panel never sees the
-process). A panel that cannot be reached never breaks the job: the reporter warns once
-and the work goes on.
+process). A panel that cannot be reached, or accepts and never answers, never breaks the
+job: `connect()` warns once (within the channel's HANDSHAKE_TIMEOUT) and the work goes on.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Iterable
 
 from multiprocess import AuthenticationError
 
-from .channel import connect as connect_queue
+from .channel import authkey_bytes, connect as connect_queue
 from .reporting import Bar, Reporter, Tracked
 from .session import Session
 
@@ -31,10 +32,13 @@ class Panel:
     """An open panel that any process can report to (see `connect_info`)."""
 
     def __init__(self, title: str | None = None, *, display="auto", host: str = "127.0.0.1",
-                 port: int = 0, authkey: bytes | None = None, stale_after: float | None = None):
+                 port: int = 0, authkey: bytes | str | None = None,
+                 stale_after: float | None = None):
         if stale_after is not None and (not isinstance(stale_after, (int, float))
                                         or stale_after <= 0):
             raise ValueError(f"stale_after={stale_after!r}: give seconds above 0, or None")
+        if authkey is not None:  # checked before a view opens: bytes, or their hex
+            authkey = authkey_bytes(authkey)
         self._session = Session(title=title or "", display=display, serve=True,
                                 stale_after=stale_after, host=host, port=port, authkey=authkey)
 
@@ -66,8 +70,9 @@ class Panel:
 class Remote:
     """What `connect()` returns: bars and messages that show in a distant panel."""
 
-    def __init__(self, reporter: Reporter):
+    def __init__(self, reporter: Reporter, outbox=None):
         self.reporter = reporter
+        self._outbox = outbox  # None when there is no panel to report to
 
     def bar(self, total: float | None = None, desc: str | None = None, unit: str = "it") -> Bar:
         return Bar(total, desc, unit, reporter=self.reporter)
@@ -80,31 +85,38 @@ class Remote:
         self.reporter.flush()
 
     def close(self) -> None:
-        """Send what is pending."""
+        """Send what is pending, then end the connection and the reporter's thread."""
+        atexit.unregister(self.close)
+        self.reporter.stop_timer()
         self.reporter.flush()
+        if self._outbox is not None:
+            self._outbox.close()
 
 
-def connect(address, authkey: bytes, name: str | None = None) -> Remote:
+def connect(address, authkey: bytes | str, name: str | None = None) -> Remote:
     """Report to the panel at `address` from this process (any process, any host that can
-    reach it). A wrong authkey raises PermissionError; an unreachable panel warns once
-    and gives a reporter that does nothing, so the job goes on."""
-    if isinstance(authkey, str):
-        authkey = bytes.fromhex(authkey)
+    reach it). `authkey` is the panel's `connect_info()["authkey"]` (bytes, or their hex).
+    A wrong authkey raises PermissionError; a panel that cannot be reached, or does not
+    answer within HANDSHAKE_TIMEOUT, warns once and gives a reporter that does nothing,
+    so the job goes on."""
+    authkey = authkey_bytes(authkey)
     name = name or f"{socket.gethostname()}:{os.getpid()}"
     try:
-        proxy = connect_queue(address, authkey)
+        outbox = connect_queue(address, authkey)
     except AuthenticationError:
         raise PermissionError(f"the panel at {address[0]}:{address[1]} refused this authkey: "
                               "use the authkey from that panel's connect_info()") from None
-    except OSError as exc:
-        warnings.warn(f"poolbars: no panel at {address[0]}:{address[1]} ({exc}); the job "
+    except (OSError, EOFError) as exc:  # EOFError: the peer hung up during the handshake
+        reason = str(exc) or "it hung up during the handshake"
+        warnings.warn(f"poolbars: no panel at {address[0]}:{address[1]} ({reason}); the job "
                       "goes on without progress reports.", RuntimeWarning, stacklevel=2)
         return Remote(Reporter(lambda batch: None, source=name))
 
     def send(batch: list) -> None:
-        proxy.put(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+        outbox.put(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
 
     reporter = Reporter(send, source=name, flush_on_close=True)
     reporter.start_timer()
-    atexit.register(reporter.flush)
-    return Remote(reporter)
+    remote = Remote(reporter, outbox)
+    atexit.register(remote.close)
+    return remote

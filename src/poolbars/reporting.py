@@ -50,6 +50,7 @@ class Reporter:
         self._messages: dict = {}  # task -> latest text not sent yet
         self._last_send = -float("inf")
         self._lock = threading.Lock()
+        self._sending = threading.Lock()  # held from take to send: batches leave in order
         self._broken = False
         self._stopped = threading.Event()
         self._timer: threading.Thread | None = None
@@ -116,7 +117,11 @@ class Reporter:
 
     def take(self) -> list:
         """The pending events, now, without sending them (the worker loop hands a task's
-        last events to the parent with its result instead)."""
+        last events to the parent with its result instead), once a batch in flight is sent."""
+        with self._sending:
+            return self._take()
+
+    def _take(self) -> list:
         with self._lock:
             if not self._bars and not self._messages:
                 return []
@@ -129,16 +134,19 @@ class Reporter:
 
     def flush(self) -> None:
         """Send everything pending now, as one batch."""
-        batch = self.take()
-        if not batch or self._broken:
-            return
-        self._last_send = self.clock()
-        try:
-            self.sink(batch)
-        except Exception as exc:  # a panel that went away must never break the user's job
-            self._broken = True
-            warnings.warn(f"poolbars: progress could not be reported ({exc!r}); "
-                          "the task goes on without it.", RuntimeWarning, stacklevel=2)
+        # one flush at a time (the timer's, the task's): a batch taken later never
+        # overtakes one still being sent, so a bar's last state arrives last
+        with self._sending:
+            batch = self._take()
+            if not batch or self._broken:
+                return
+            self._last_send = self.clock()
+            try:
+                self.sink(batch)
+            except Exception as exc:  # a panel that went away must never break the user's job
+                self._broken = True
+                warnings.warn(f"poolbars: progress could not be reported ({exc!r}); "
+                              "the task goes on without it.", RuntimeWarning, stacklevel=2)
 
 
 class Bar:

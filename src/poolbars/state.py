@@ -155,6 +155,7 @@ class PanelState:
         self.retrying = 0
         self.failures: list[FailureRow] = []
         self.failure_count = 0
+        self.dropped = 0  # malformed batches from other processes (counted by the collector)
         self.bars_finished = 0  # bars closed, all sources
         self.bar_units = 0.0  # the final counts of those bars, summed
         self.inner: dict[int, tuple] = {}  # task index -> (n, total) of its last closed bar
@@ -414,7 +415,7 @@ class PanelState:
         running = self.status == "running" and remaining is not None and remaining > 0
         eta = json_number(remaining / rate) if rate and running else None
         overall.update(elapsed=round(elapsed, 3), rate=rate, eta=eta, unit=unit,
-                       spark=self.throughput.spark(end, self.started))
+                       dropped=self.dropped, spark=self.throughput.spark(end, self.started))
         return {
             "title": self.title,
             "status": self.status,
