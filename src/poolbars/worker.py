@@ -166,7 +166,9 @@ def run_items(fn, call: int, first: int, items: list, reporter, current, at: int
                 append(fn(*item))
             else:
                 append(fn(*item[0], **item[1]))
-        except Exception as exc:
+        except SystemExit:
+            raise  # the task asked its worker to exit: a crash, with that exit code
+        except BaseException as exc:  # KeyboardInterrupt and kin too: this item's error
             append(None)
             failures.append((index - first, RemoteFailure.from_exception(exc, skip=1)))
     reporter.task = None
