@@ -252,3 +252,56 @@ def test_an_exception_whose_str_raises_fails_its_item_with_a_stand_in_message(tm
     assert [r for i, r in enumerate(results) if i != 2] == [0, 1, 3, 4, 5, 6, 7]
     assert calls(tmp_path) == {x: 1 for x in range(8)}  # nothing re-ran: no worker died
     assert pool.stats.crashed == 0 and adds_up(pool.stats)
+
+
+# -- results that cannot travel --------------------------------------------------------------
+
+def refuse_to_load():
+    raise RuntimeError("this result cannot be rebuilt here")
+
+
+class Unloadable:
+    def __reduce__(self):
+        return (refuse_to_load, ())
+
+
+def returns_unloadable(x, stamp_dir):
+    stamp(stamp_dir, x)
+    return Unloadable() if x == 5 else x
+
+
+def test_a_result_that_cannot_be_unpickled_fails_its_own_item_only(tmp_path):
+    with pb.Pool(2, display=None, chunksize=4, on_error="return") as pool:
+        results = pool.starmap(returns_unloadable, [(x, str(tmp_path)) for x in range(12)])
+    assert calls(tmp_path) == {x: 1 for x in range(12)}  # its chunk's results were kept
+    (failure,) = pool.failures
+    assert failure.index == 5 and failure.kind == "error"
+    assert "could not be unpickled in the parent" in failure.message
+    assert "cannot be rebuilt here" in failure.message
+    assert [r for i, r in enumerate(results) if i != 5] == [i for i in range(12) if i != 5]
+    s = pool.stats
+    assert (s.done, s.failed, s.crashed) == (11, 1, 0) and adds_up(s)
+
+
+class KillsItsWorker:
+    def __reduce__(self):
+        os._exit(7)
+
+
+def dies_sending(how, x):
+    if x == 5:
+        if how == "reduce":
+            return KillsItsWorker()
+        os.closerange(3, 1024)
+    return x
+
+
+@pytest.mark.parametrize("how", ["reduce", "closed-fds"])
+def test_a_worker_that_dies_sending_a_result_is_pinned_on_that_item(how):
+    with pb.Pool(2, display=None, chunksize=4, on_error="return") as pool:
+        results = pool.starmap(dies_sending, [(how, x) for x in range(12)])
+    (failure,) = pool.failures
+    assert failure.index == 5 and failure.kind == "crashed", pool.failures
+    assert [r for i, r in enumerate(results) if i != 5] == [i for i in range(12) if i != 5]
+    s = pool.stats
+    assert (s.done, s.failed, s.crashed) == (11, 0, 1) and adds_up(s)

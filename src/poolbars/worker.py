@@ -14,12 +14,13 @@ import dill
 from . import reporting
 from .channel import connect
 from .errors import RemoteFailure
-from .wire import (CALL_ITEM, CALL_STAR, FUNCTION, INIT_FAILED, NO_ITEM, READY, RESULTS,
-                   SLOT_WIDTH, STOP, TASKS, dumps, loads)
+from .wire import (CALL_ITEM, CALL_STAR, EACH, FUNCTION, INIT_FAILED, NO_ITEM, READY, RESEND,
+                   RESULTS, SENDING, SLOT_WIDTH, STOP, TASKS, dumps, loads)
 
 _worker_id: int | None = None
 _worker_state: dict = {}
 _shared = None  # the pool's shared array (see wire.py) as int64 memoryview, in a worker
+_last: tuple = ([], [], [], 0)  # the last chunk's (values, failures, events, first): RESEND
 
 
 def note_command_group(pgid: int) -> None:
@@ -102,6 +103,8 @@ def main(slot: int, conn, address, authkey: bytes, current, initializer=None,
                                  slot, timed))
             # only now: until its results are sent, a death is one of the chunk's items'
             current[SLOT_WIDTH * slot] = NO_ITEM
+        elif kind == RESEND:
+            _resend(conn, current, slot)
         elif kind == FUNCTION:
             functions[message[1]] = _load(message[2], worker_args, instances)
         elif kind == STOP:
@@ -133,15 +136,32 @@ def _load(payload: bytes, worker_args: dict, instances: list):
 
 def _run(fn, call: int, first: int, items: list, reporter, current, slot: int,
          timed: bool) -> bytes:
+    global _last
+    _last = ([], [], [], first)  # the previous chunk's are not held while this one runs
     values, failures = run_items(fn, call, first, items, reporter, current, SLOT_WIDTH * slot,
                                  timed)
+    # a death from here on (a result whose pickling kills us) is one of the chunk's items,
+    # not the last one run: the parent finds which by running them alone
+    current[SLOT_WIDTH * slot] = SENDING - first
     # the last state of the chunk's bars travels with its results: it reaches the panel
     # before the parent counts the items done, and costs no extra message
     events = reporter.take()
+    _last = (values, failures, events, first)
     try:
         return dumps((RESULTS, values, failures, events))
     except Exception:
-        return dumps((RESULTS, *_picklable(values, failures), events))
+        values, failures = _picklable(values, failures)
+        _last = (values, failures, events, first)
+        return dumps((RESULTS, values, failures, events))
+
+
+def _resend(conn, current, slot: int) -> None:
+    """Send the last chunk's results again, each value pickled on its own: the parent
+    could not load them as a whole, and so fails only the ones it cannot load."""
+    values, failures, events, first = _last
+    current[SLOT_WIDTH * slot] = SENDING - first
+    conn.send_bytes(dumps((EACH, [dumps(value) for value in values], failures, events)))
+    current[SLOT_WIDTH * slot] = NO_ITEM
 
 
 def run_items(fn, call: int, first: int, items: list, reporter, current, at: int,
