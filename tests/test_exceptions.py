@@ -81,7 +81,8 @@ def test_an_exception_plain_pickle_cannot_rebuild_comes_back_as_its_own_type(kin
         results = pool.starmap(raise_hard, [(kind, x) for x in range(6)])
     assert [r for i, r in enumerate(results) if i != 3] == [0, 10, 20, 40, 50]
     (failure,) = pool.failures
-    assert failure.index == 3 and failure.exc_type == cls.__qualname__ and message in failure.message
+    assert failure.index == 3 and failure.exc_type == cls.__qualname__
+    assert message in failure.message
     assert isinstance(failure.to_exception(), cls) and adds_up(pool.stats)
 
 

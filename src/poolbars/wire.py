@@ -27,11 +27,12 @@ worker -> parent
 
 Beside the pipe, each worker writes into a shared array of 64-bit ints, SLOT_WIDTH per
 worker: at SLOT_WIDTH*slot the index of the item it runs, then SENDING - first (first:
-the chunk's first index) while its results are pickled and sent, NO_ITEM after that; so the parent can name the item a crash
-or a timeout happened in, knows a chunk the worker never started, and one that died on
-the way back (whose culprit it finds by running its items alone); at +1, for timed jobs,
-the time it started that item (microseconds since the epoch); at +2 the process group of
-a command it runs (0 when none), which the parent kills with the worker.
+the chunk's first index) while its results are pickled and sent, NO_ITEM after that; so
+the parent can name the item a crash or a timeout happened in, knows a chunk the worker
+never started, and one that died on the way back (whose culprit it finds by running its
+items alone); at +1, for timed jobs, the time it started that item (microseconds since
+the epoch); at +2 the process group of a command it runs (0 when none), which the parent
+kills with the worker.
 
 Items and results travel with the standard library's pickle (fast); only what it cannot
 pickle (lambdas, functions from a notebook) falls back to dill.
