@@ -237,19 +237,27 @@ class Unprintable(Exception):
         raise RuntimeError("__repr__ exploded")
 
 
-def raises_unprintable(x, stamp_dir):
+class InterruptsItsPrinter(Exception):
+    def __str__(self):
+        raise KeyboardInterrupt("__str__ interrupted")
+
+
+def raises_unprintable(cls, x, stamp_dir):
     stamp(stamp_dir, x)
     if x == 2:
-        raise Unprintable("never shown")
+        raise cls("never shown")
     return x
 
 
-def test_an_exception_whose_str_raises_fails_its_item_with_a_stand_in_message(tmp_path):
+@pytest.mark.parametrize("cls, why", [(Unprintable, "RuntimeError: __str__ exploded"),
+                                      (InterruptsItsPrinter, "__str__ interrupted")])
+def test_an_exception_whose_str_raises_fails_its_item_with_a_stand_in_message(tmp_path, cls,
+                                                                              why):
     with pb.Pool(1, display=None, chunksize=4, on_error="return") as pool:
-        results = pool.starmap(raises_unprintable, [(x, str(tmp_path)) for x in range(8)])
+        results = pool.starmap(raises_unprintable, [(cls, x, str(tmp_path)) for x in range(8)])
     (failure,) = pool.failures
-    assert failure.index == 2 and failure.kind == "error" and failure.exc_type == "Unprintable"
-    assert "str() failed" in failure.message and "__str__ exploded" in failure.message
+    assert failure.index == 2 and failure.kind == "error" and failure.exc_type == cls.__name__
+    assert "str() failed" in failure.message and why in failure.message
     assert [r for i, r in enumerate(results) if i != 2] == [0, 1, 3, 4, 5, 6, 7]
     assert calls(tmp_path) == {x: 1 for x in range(8)}  # nothing re-ran: no worker died
     assert pool.stats.crashed == 0 and adds_up(pool.stats)

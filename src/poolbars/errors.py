@@ -78,7 +78,7 @@ class RemoteFailure:
         raises, whatever the exception's own methods do."""
         try:
             return cls._describe(exc, skip)
-        except Exception as err:  # e.g. a `details` property that raises
+        except BaseException as err:  # e.g. a `details` property that raises (anything)
             name = type(exc).__qualname__
             return cls(name, _text(exc), f"{name}: {_text(exc)}\n(and describing it failed: "
                        f"{type(err).__name__}: {_text(err)})\n", None, type(exc).__module__)
@@ -95,7 +95,7 @@ class RemoteFailure:
         try:
             payload = pickle.dumps(exc, protocol=pickle.HIGHEST_PROTOCOL)
             pickle.loads(payload)  # some exceptions pickle but cannot be rebuilt
-        except Exception:
+        except BaseException:
             payload = None
         return cls(type(exc).__qualname__, _text(exc), tb, payload, type(exc).__module__,
                    _state(exc))
@@ -115,10 +115,10 @@ def _text(obj) -> str:
     """str(obj), or a stand-in that says why there is none (its __str__ raised)."""
     try:
         return str(obj)
-    except Exception as err:
+    except BaseException as err:
         try:
             why = f"{type(err).__name__}: {err}"
-        except Exception:
+        except BaseException:
             why = type(err).__name__
         return f"<str() failed: {why}>"
 
@@ -128,12 +128,12 @@ def _state(exc: BaseException) -> bytes | None:
     args, attrs = tuple(exc.args), dict(getattr(exc, "__dict__", {}))
     try:
         return wire.dumps((args, attrs))
-    except Exception:
+    except BaseException:
         pass
     try:
         return wire.dumps((tuple(_portable(a) for a in args),
                            {k: _portable(v) for k, v in attrs.items()}))
-    except Exception:
+    except BaseException:
         return None
 
 
@@ -141,10 +141,10 @@ def _portable(value):
     try:
         wire.dumps(value)
         return value
-    except Exception:
+    except BaseException:
         try:
             return repr(value)
-        except Exception:
+        except BaseException:
             return f"<unpicklable {type(value).__qualname__}>"
 
 
