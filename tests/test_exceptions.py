@@ -314,3 +314,5 @@ def test_a_worker_that_dies_sending_a_result_is_pinned_on_that_item(how):
     assert [r for i, r in enumerate(results) if i != 5] == [i for i in range(12) if i != 5]
     s = pool.stats
     assert (s.done, s.failed, s.crashed) == (11, 0, 1) and adds_up(s)
+    overall = pool.snapshot()["overall"]  # the panel agrees: nothing left pending
+    assert (overall["done"], overall["crashed"], overall["pending"]) == (11, 1, 0)
