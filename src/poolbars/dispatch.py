@@ -37,7 +37,7 @@ from multiprocess.connection import wait
 from . import events as ev
 from . import wire, worker
 from .errors import Failure, RemoteFailure, TaskTimeout, short_repr
-from .wire import NO_ITEM, SLOT_WIDTH
+from .wire import NO_ITEM, SENDING, SLOT_WIDTH
 
 CHUNK_SECONDS = 0.05  # target work per chunk once items prove quick
 MAX_GROWTH = 4  # a chunk is at most this many times the last one
@@ -78,6 +78,7 @@ class Chunk:
     attempt: int = 1
     started: float = 0.0
     lost_unstarted: bool = False  # a worker died with it before starting it
+    resent: bool = False  # its results did not load here; the worker was asked again
 
     def one(self, offset: int, attempt: int | None = None) -> Chunk:
         """Item `offset` as a chunk of its own."""
@@ -461,11 +462,9 @@ class Dispatcher:
         try:
             message = wire.loads(data)
         except Exception as exc:  # e.g. a result type that cannot be rebuilt here
-            remote = RemoteFailure.from_exception(exc)
-            remote.message = ("the result could not be unpickled in the parent "
-                              f"({remote.message}); return plain data from the task")
-            count = len(slot.chunk.items) if slot.chunk else 0
-            message = (wire.RESULTS, [None] * count, [(i, remote) for i in range(count)], [])
+            message = self._unloadable(slot, exc)
+            if message is None:
+                return
         kind = message[0]
         if kind == wire.READY:
             slot.ready, slot.pid = True, message[1]
@@ -480,6 +479,30 @@ class Dispatcher:
             self._worker_failure(slot, "teardown", message[1])
         elif kind == wire.RESULTS:
             self._on_results(slot, *message[1:])
+        elif kind == wire.EACH:
+            self._on_results(slot, *_load_each(message[1], message[2]), message[3])
+
+    def _unloadable(self, slot: Slot, exc: Exception) -> tuple | None:
+        """A message from `slot` that does not load here: ask its worker for the chunk's
+        values one by one (None: wait for them). If it cannot answer, a chunk of one item
+        fails with why (as a RESULTS message), a longer one runs again item by item."""
+        chunk = slot.chunk
+        if chunk is None:
+            return None  # nothing is awaited from it: nothing to settle
+        if not chunk.resent and slot.process.exitcode is None:
+            chunk.resent = True
+            try:
+                slot.conn.send_bytes(wire.dumps((wire.RESEND,)))
+                return None
+            except OSError:
+                pass  # gone already
+        if len(chunk.items) > 1:  # the values are lost with the worker: whose failed shows
+            slot.chunk = None  # when each item runs alone
+            self._current[SLOT_WIDTH * slot.number] = NO_ITEM  # its successor starts clean
+            self._post((ev.DONE, slot.number, 0, time.time()))  # close it on the panel
+            self._requeue(chunk, range(len(chunk.items)))
+            return None
+        return (wire.RESULTS, [None], [(0, _unloadable_failure(exc))], [])
 
     def _on_results(self, slot: Slot, values: list, remote_failures: list, events: list):
         chunk, slot.chunk = slot.chunk, None
@@ -598,9 +621,21 @@ class Dispatcher:
         """The worker in `slot` is gone mid-chunk: settle the item it was running as
         `kind`, put the rest of the chunk back in line, start a new worker. If it had not
         started the chunk, the chunk goes back whole, once; lost again, its first item
-        takes the blame (so a chunk that kills every worker cannot loop forever)."""
+        takes the blame (so a chunk that kills every worker cannot loop forever). If it
+        died sending the chunk's results, each item goes back alone, blaming none: the
+        one that kills its worker alone is then pinned."""
         chunk, slot.chunk = slot.chunk, None
-        offset = self._current[SLOT_WIDTH * slot.number] - chunk.first
+        mark = self._current[SLOT_WIDTH * slot.number]
+        self._current[SLOT_WIDTH * slot.number] = NO_ITEM  # its successor starts clean
+        if mark == SENDING - chunk.first:  # it died sending this chunk's results back
+            if len(chunk.items) > 1:  # whose it was shows when each item goes alone
+                self._post((ev.DONE, slot.number, 0, time.time()))  # close it on the panel
+                self._requeue(chunk, range(len(chunk.items)))
+                self._replace(slot, "crashed")
+                return
+            how = how.replace("while running it", "while sending its result back")
+            mark = chunk.first
+        offset = mark - chunk.first
         if not 0 <= offset < len(chunk.items):
             if not chunk.lost_unstarted:
                 chunk.lost_unstarted = True
@@ -928,6 +963,26 @@ def _settle_future(future: Future, value, failures: list) -> None:
         future.set_exception(failures[0][1].to_exception())
     else:
         future.set_result(value)
+
+
+def _load_each(blobs: list, failures: list) -> tuple[list, list]:
+    """Values of an EACH message loaded one by one, and failures: each one that does not
+    load here fails its own item only."""
+    values, failed = [], dict(failures)
+    for offset, blob in enumerate(blobs):
+        try:
+            values.append(wire.loads(blob))
+        except Exception as exc:
+            values.append(None)
+            failed[offset] = _unloadable_failure(exc)
+    return values, sorted(failed.items())
+
+
+def _unloadable_failure(exc: Exception) -> RemoteFailure:
+    remote = RemoteFailure.from_exception(exc)
+    remote.message = ("the result could not be unpickled in the parent "
+                      f"({remote.message}); return plain data from the task")
+    return remote
 
 
 def _readable(conn) -> bool:

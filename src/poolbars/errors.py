@@ -4,14 +4,21 @@
 A task's exception is raised in the parent as an instance of *both* `TaskFailed` and the
 original type, so `except ValueError:` and `except poolbars.TaskFailed:` both catch it;
 its `__cause__` carries the traceback from the worker, printed under the local one.
+The class is found in the parent by name, so this holds also for a class plain pickle
+cannot rebuild and for one defined in a notebook cell or a script's `__main__`.
 """
 
 from __future__ import annotations
 
+import importlib
 import pickle
 import reprlib
+import sys
 import traceback as _traceback
 from dataclasses import dataclass, field
+from types import FunctionType
+
+from . import wire
 
 
 class TaskFailed(Exception):
@@ -51,16 +58,33 @@ class RemoteTraceback(Exception):
 
 @dataclass
 class RemoteFailure:
-    """An exception raised in a worker, in a form that always pickles."""
+    """An exception raised in a worker, in a form that always pickles.
+
+    `payload` is the exception itself when plain pickle round-trips it. Else the parent
+    rebuilds it from `exc_module`, `exc_type` and `state` (its args and attributes): it
+    finds the class by name among its own modules — where a class from a notebook cell or
+    a script's `__main__` really lives — and fills a bare instance without its `__init__`."""
 
     exc_type: str
     message: str
     traceback: str
     payload: bytes | None = None  # the exception itself, when it pickles
+    exc_module: str = ""  # the module of its class, to find the class in the parent
+    state: bytes | None = None  # wire.dumps((args, __dict__)), best effort
 
     @classmethod
     def from_exception(cls, exc: BaseException, skip: int = 0) -> RemoteFailure:
-        """`exc` as a failure; `skip` leaves out that many outer frames (our own)."""
+        """`exc` as a failure; `skip` leaves out that many outer frames (our own). Never
+        raises, whatever the exception's own methods do."""
+        try:
+            return cls._describe(exc, skip)
+        except BaseException as err:  # e.g. a `details` property that raises (anything)
+            name = type(exc).__qualname__
+            return cls(name, _text(exc), f"{name}: {_text(exc)}\n(and describing it failed: "
+                       f"{type(err).__name__}: {_text(err)})\n", None, type(exc).__module__)
+
+    @classmethod
+    def _describe(cls, exc: BaseException, skip: int) -> RemoteFailure:
         frames = exc.__traceback__
         for _ in range(skip):
             frames = frames.tb_next if frames is not None and frames.tb_next else frames
@@ -71,17 +95,118 @@ class RemoteFailure:
         try:
             payload = pickle.dumps(exc, protocol=pickle.HIGHEST_PROTOCOL)
             pickle.loads(payload)  # some exceptions pickle but cannot be rebuilt
-        except Exception:
+        except BaseException:
             payload = None
-        return cls(type(exc).__qualname__, str(exc), tb, payload)
+        return cls(type(exc).__qualname__, _text(exc), tb, payload, type(exc).__module__,
+                   _state(exc))
 
     def exception(self) -> BaseException | None:
-        if self.payload is None:
-            return None
+        """The exception as raised in the worker, or None if its class is not found here."""
+        if self.payload is not None:
+            try:
+                return pickle.loads(self.payload)
+            except Exception:
+                pass
+        found = _find_class(self.exc_module, self.exc_type)
+        return None if found is None else _rebuild(found, self.state, self.message)
+
+
+def _text(obj) -> str:
+    """str(obj), or a stand-in that says why there is none (its __str__ raised)."""
+    try:
+        return str(obj)
+    except BaseException as err:
         try:
-            return pickle.loads(self.payload)
+            why = f"{type(err).__name__}: {err}"
+        except BaseException:
+            why = type(err).__name__
+        return f"<str() failed: {why}>"
+
+
+def _state(exc: BaseException) -> bytes | None:
+    """(args, __dict__) of `exc` pickled for the wire; what will not pickle goes as repr."""
+    args, attrs = tuple(exc.args), dict(getattr(exc, "__dict__", {}))
+    try:
+        return wire.dumps((args, attrs))
+    except BaseException:
+        pass
+    try:
+        return wire.dumps((tuple(_portable(a) for a in args),
+                           {k: _portable(v) for k, v in attrs.items()}))
+    except BaseException:
+        return None
+
+
+def _portable(value):
+    try:
+        wire.dumps(value)
+        return value
+    except BaseException:
+        try:
+            return repr(value)
+        except BaseException:
+            return f"<unpicklable {type(value).__qualname__}>"
+
+
+def _find_class(module: str, qualname: str) -> type | None:
+    """The exception class `module.qualname` as this process knows it, if it does."""
+    if module == "__mp_main__":  # a spawned worker's name for the main script
+        module = "__main__"
+    found = sys.modules.get(module)
+    if found is None and module and module != "__main__":
+        try:
+            found = importlib.import_module(module)
         except Exception:
             return None
+    try:  # a module's own __getattr__ may raise anything
+        for part in qualname.split("."):
+            found = getattr(found, part, None)
+    except Exception:
+        return None
+    if isinstance(found, type) and issubclass(found, BaseException):
+        return found
+    return None
+
+
+def _rebuild(cls: type, state: bytes | None, message: str) -> BaseException | None:
+    """An instance of `cls` with the worker's args and attributes, made without calling
+    the class's own __init__ (it may want other arguments, or have side effects)."""
+    args, attrs = (message,), {}
+    if state is not None:
+        try:
+            args, attrs = wire.loads(state)
+        except Exception:
+            pass
+    exc = _bare(cls, args)
+    if exc is None:
+        return None
+    try:
+        exc.args = args
+        exc.__dict__.update(attrs)
+    except Exception:
+        pass
+    return exc
+
+
+def _bare(cls: type, args: tuple):
+    """cls.__new__ with the args if it takes them, else without; then the nearest C-level
+    __init__ (it sets fields such as UnicodeError's), never one written in Python."""
+    try:
+        exc = cls.__new__(cls, *args)
+    except Exception:
+        try:
+            exc = cls.__new__(cls)
+        except Exception:
+            return None
+    for klass in cls.__mro__:
+        init = vars(klass).get("__init__")
+        if init is not None and not isinstance(init, FunctionType):
+            try:
+                init(exc, *args)
+            except Exception:
+                pass
+            break
+    return exc
 
 
 @dataclass
@@ -106,7 +231,9 @@ class Failure:
         """The exception to raise for this failure in the parent."""
         original = self.remote.exception() if self.remote else None
         base = {"timeout": TaskTimeout, "crashed": WorkerCrashed}.get(self.kind, TaskFailed)
-        if original is not None and self.kind in ("error", "setup"):
+        # a BaseException that is no Exception (KeyboardInterrupt, …) is not re-raised as
+        # itself: here it would read as the user's own Ctrl-C or exit
+        if isinstance(original, Exception) and self.kind in ("error", "setup"):
             exc = _as_task_failed(original)
         else:
             exc = base(self.error)
@@ -134,18 +261,14 @@ def _as_task_failed(original: BaseException) -> TaskFailed:
         except TypeError:  # a type that cannot be combined (e.g. a C layout clash)
             dual = TaskFailed
         _dual_types[cls] = dual
-    if dual is TaskFailed:
-        return TaskFailed(f"{cls.__qualname__}: {original}")
-    try:
-        exc = cls.__new__(dual, *original.args)
-    except Exception:  # a __new__ that wants other arguments
-        return TaskFailed(f"{cls.__qualname__}: {original}")
-    try:  # C-level fields (e.g. UnicodeError's) are set by __init__
-        cls.__init__(exc, *original.args)
-    except Exception:
-        pass
+    exc = None if dual is TaskFailed else _bare(dual, original.args)
+    if exc is None:  # a __new__ that wants other arguments
+        return TaskFailed(f"{cls.__qualname__}: {_text(original)}")
     exc.args = original.args
     exc.__dict__.update(getattr(original, "__dict__", {}))
+    for name in ("filename", "filename2") if isinstance(original, OSError) else ():
+        if getattr(original, name) is not None:  # C-level fields that args do not carry
+            setattr(exc, name, getattr(original, name))
     exc.original = original
     return exc
 

@@ -13,6 +13,8 @@ parent -> worker
                                    fn(*args, **kwargs); `timed`: mark each item's start
                                    time (the job has a timeout); then answer RESULTS
     (STOP,)                        tear down and exit
+    (RESEND,)                      the last RESULTS could not be loaded here: send them
+                                   again as EACH
 worker -> parent
     (READY, pid)                   started, initializer done, connected to the channel
     (INIT_FAILED, failure)         the initializer raised; the worker exits
@@ -23,13 +25,18 @@ worker -> parent
                                    one value per item (None where it failed),
                                    [(offset, RemoteFailure), ...], and the reporter's
                                    pending events (the chunk's last bar states)
+    (EACH, blobs, failures, events)
+                                   the same, each value pickled on its own (dumps), so
+                                   one that cannot be loaded fails only its own item
 
 Beside the pipe, each worker writes into a shared array of 64-bit ints, SLOT_WIDTH per
-worker: at SLOT_WIDTH*slot the index of the item it runs, kept until the chunk's results
-are sent (NO_ITEM after that), so the parent can name the item a crash or a timeout
-happened in, and knows a chunk the worker never started; at +1, for timed jobs,
-the time it started that item (microseconds since the epoch); at +2 the process group of
-a command it runs (0 when none), which the parent kills with the worker.
+worker: at SLOT_WIDTH*slot the index of the item it runs, then SENDING - first (first:
+the chunk's first index) while its results are pickled and sent, NO_ITEM after that; so
+the parent can name the item a crash or a timeout happened in, knows a chunk the worker
+never started, and one that died on the way back (whose culprit it finds by running its
+items alone); at +1, for timed jobs, the time it started that item (microseconds since
+the epoch); at +2 the process group of a command it runs (0 when none), which the parent
+kills with the worker.
 
 Items and results travel with the standard library's pickle (fast); only what it cannot
 pickle (lambdas, functions from a notebook) falls back to dill.
@@ -45,11 +52,12 @@ from types import ModuleType
 import dill
 from dill._dill import _import_module
 
-FUNCTION, TASKS, STOP = "function", "tasks", "stop"
-READY, INIT_FAILED, RESULTS = "ready", "init-failed", "results"
+FUNCTION, TASKS, STOP, RESEND = "function", "tasks", "stop", "resend"
+READY, INIT_FAILED, RESULTS, EACH = "ready", "init-failed", "results", "results-each"
 LOADED, SETUP_FAILED, TEARDOWN_FAILED = "loaded", "setup-failed", "teardown-failed"
 CALL_ITEM, CALL_STAR, CALL_ARGS = 0, 1, 2  # fn(item), fn(*item), fn(*args, **kwargs)
 NO_ITEM = -1  # in the shared "current item" slot: running nothing
+SENDING = -2  # SENDING - first in that slot: sending the results of the chunk from `first`
 SLOT_WIDTH = 3  # ints per worker in the shared array: item, start time, command group
 _PICKLE, _DILL = b"p", b"d"
 

@@ -17,15 +17,16 @@ from multiprocess.util import Finalize
 from . import reporting
 from .channel import connect
 from .errors import RemoteFailure
-from .wire import (CALL_ITEM, CALL_STAR, FUNCTION, INIT_FAILED, LOADED, NO_ITEM, READY,
-                   RESULTS, SETUP_FAILED, SLOT_WIDTH, STOP, TASKS, TEARDOWN_FAILED, dumps,
-                   loads)
+from .wire import (CALL_ITEM, CALL_STAR, EACH, FUNCTION, INIT_FAILED, LOADED, NO_ITEM, READY,
+                   RESEND, RESULTS, SENDING, SETUP_FAILED, SLOT_WIDTH, STOP, TASKS,
+                   TEARDOWN_FAILED, dumps, loads)
 
 _worker_id: int | None = None
 _worker_state: dict = {}
 _shared = None  # the pool's shared array (see wire.py) as int64 memoryview, in a worker
 _pid: int | None = None  # this worker's pid (a process forked by a task has another)
 IN_WORKER = "POOLBARS_IN_WORKER"  # set in a worker's environment: what it starts inherits it
+_last: tuple = ([], [], [], 0)  # the last chunk's (values, failures, events, first): RESEND
 
 
 def note_command_group(pgid: int) -> None:
@@ -107,6 +108,8 @@ def main(slot: int, conn, address, authkey: bytes, current, initializer=None,
                                  slot, timed))
             # only now: until its results are sent, a death is one of the chunk's items'
             current[SLOT_WIDTH * slot] = NO_ITEM
+        elif kind == RESEND:
+            _resend(conn, current, slot)
         elif kind == FUNCTION:
             try:
                 functions[message[1]] = _load(message[2], worker_args, instances)
@@ -195,15 +198,32 @@ def _tear_down(instances: list, conn) -> None:
 
 def _run(fn, call: int, first: int, items: list, reporter, current, slot: int,
          timed: bool) -> bytes:
+    global _last
+    _last = ([], [], [], first)  # the previous chunk's are not held while this one runs
     values, failures = run_items(fn, call, first, items, reporter, current, SLOT_WIDTH * slot,
                                  timed)
+    # a death from here on (a result whose pickling kills us) is one of the chunk's items,
+    # not the last one run: the parent finds which by running them alone
+    current[SLOT_WIDTH * slot] = SENDING - first
     # the last state of the chunk's bars travels with its results: it reaches the panel
     # before the parent counts the items done, and costs no extra message
     events = reporter.take()
+    _last = (values, failures, events, first)
     try:
         return dumps((RESULTS, values, failures, events))
     except Exception:
-        return dumps((RESULTS, *_picklable(values, failures), events))
+        values, failures = _picklable(values, failures)
+        _last = (values, failures, events, first)
+        return dumps((RESULTS, values, failures, events))
+
+
+def _resend(conn, current, slot: int) -> None:
+    """Send the last chunk's results again, each value pickled on its own: the parent
+    could not load them as a whole, and so fails only the ones it cannot load."""
+    values, failures, events, first = _last
+    current[SLOT_WIDTH * slot] = SENDING - first
+    conn.send_bytes(dumps((EACH, [dumps(value) for value in values], failures, events)))
+    current[SLOT_WIDTH * slot] = NO_ITEM
 
 
 def run_items(fn, call: int, first: int, items: list, reporter, current, at: int,
@@ -228,7 +248,9 @@ def run_items(fn, call: int, first: int, items: list, reporter, current, at: int
                 append(fn(*item))
             else:
                 append(fn(*item[0], **item[1]))
-        except Exception as exc:
+        except SystemExit:
+            raise  # the task asked its worker to exit: a crash, with that exit code
+        except BaseException as exc:  # KeyboardInterrupt and kin too: this item's error
             append(None)
             failures.append((index - first, RemoteFailure.from_exception(exc, skip=1)))
     reporter.task = None
