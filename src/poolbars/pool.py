@@ -9,8 +9,11 @@ import inspect
 import itertools
 import os
 import queue
+import signal
+import sys
 import threading
 import time
+import warnings
 from concurrent.futures import Future
 from typing import Callable, Iterable, Iterator
 
@@ -149,6 +152,7 @@ class Pool:
         self._functions: dict[int, object] = {}
         self._parts: dict[int, list] = {}  # the latest map's results, by position
         self._closed = False
+        self._lock = threading.RLock()  # start() and function registration, from any thread
 
     # -- what a user reads -----------------------------------------------------------------
 
@@ -225,11 +229,15 @@ class Pool:
 
     def start(self) -> None:
         """Open the panel and start the workers (`with` does this)."""
+        with self._lock:  # several threads may map on a pool that has not started yet
+            if self._closed:
+                raise RuntimeError("this Pool is closed: a pool runs once; create a new "
+                                   "Pool for the next `with` block")
+            if self._session is None:
+                self._start()
+
+    def _start(self) -> None:
         global _open_pools
-        if self._session is not None:
-            return
-        if self._closed:
-            raise RuntimeError("this Pool is closed; create a new one")
         self.started_at = time.time()
         if self.start_method == "forkserver" and self.cluster is None:
             self._ctx.set_forkserver_preload(["poolbars.worker"])
@@ -373,7 +381,8 @@ class Pool:
     # -- running jobs --------------------------------------------------------------------
 
     def _collect(self, fn, iterable, call: int, on_error: str | None = None, **job) -> list:
-        self._maps_run += 1
+        with self._lock:
+            self._maps_run += 1
         if self._journal is not None and call != wire.CALL_ARGS:
             return self._collect_journaled(fn, iterable, call, on_error, **job)
         self._parts = parts = {}
@@ -492,8 +501,7 @@ class Pool:
     def _check_usable(self, fn, iterable) -> None:
         if self._closed:
             raise RuntimeError("this Pool is closed; use it inside its `with` block")
-        if self._session is None:
-            self.start()
+        self.start()  # at once if started; else once, whichever thread comes first
         if not callable(fn):
             raise TypeError(f"{fn!r} is not callable: pass the function to run on each item "
                             "first, then the iterable (pool.map(fn, items))")
@@ -502,18 +510,19 @@ class Pool:
                             "items to map over as a list, range, generator, …")
 
     def _register(self, fn) -> int:
-        for fn_id, known in self._functions.items():
-            if known is fn:
-                return fn_id
-        try:
-            payload = wire.dill_dumps(fn)
-        except Exception as exc:
-            raise TypeError(f"{fn!r} cannot be sent to the workers ({exc}); define it at the "
-                            "top level of a module or notebook cell") from exc
-        fn_id = len(self._functions)
-        self._functions[fn_id] = fn
-        self._dispatcher.add_function(fn_id, payload)
-        return fn_id
+        with self._lock:  # one id per function, also when threads map at once
+            for fn_id, known in self._functions.items():
+                if known is fn:
+                    return fn_id
+            try:
+                payload = wire.dill_dumps(fn)
+            except Exception as exc:
+                raise TypeError(f"{fn!r} cannot be sent to the workers ({exc}); define it at "
+                                "the top level of a module or notebook cell") from exc
+            fn_id = len(self._functions)
+            self._functions[fn_id] = fn
+            self._dispatcher.add_function(fn_id, payload)
+            return fn_id
 
     def _future_callbacks(self, future: Future) -> None:
         if future.cancelled():
