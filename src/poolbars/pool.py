@@ -30,6 +30,9 @@ ON_ERROR = ("raise", "return", "skip")
 _SKIP = object()  # stands in a chunk's values for an item left out (on_error="skip")
 _open_pools = 0  # pools of this process between start() and close()
 _open_lock = threading.Lock()
+_CLOSED_UNDER_JOB = ("the pool closed before this map finished, so its results are "
+                     "incomplete: read imap/imap_unordered results (and wait for maps run "
+                     "from other threads) inside the pool's `with` block")
 
 
 def default_start_method() -> str:
@@ -451,10 +454,11 @@ class Pool:
             self._dispatcher.submit(job)
         return job
 
-    def _settled(self, job: Job, on_error: str | None = None, where: list | None = None
-                 ) -> Iterator[tuple[int, list, int | None]]:
+    def _settled(self, job: Job, on_error: str | None = None, where: list | None = None,
+                 partial: bool = False) -> Iterator[tuple[int, list, int | None]]:
         """Run `job`; yield (position, values, worker) per settled run of items, with the
-        error policy and the callbacks applied. Stopping early cancels the job."""
+        error policy and the callbacks applied. Stopping early cancels the job. If the
+        pool closes first, raise (never end short) unless `partial` results are wanted."""
         on_error = on_error or self.on_error
         self._dispatcher.submit(job)
         try:
@@ -465,6 +469,8 @@ class Pool:
                     self._check_dispatcher()
                     continue
                 if outcome == END:
+                    if job.cancelled and self._closed and not partial:
+                        raise RuntimeError(_CLOSED_UNDER_JOB)
                     return
                 if outcome[0] == ERROR:
                     raise outcome[1]
