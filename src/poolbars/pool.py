@@ -262,6 +262,24 @@ class Pool:
             self._journal = Journal(self.journal_path, self.resume)
         self._dispatcher.start()
 
+    def __del__(self):
+        # like multiprocessing.Pool: a pool dropped unclosed is stopped, with a warning
+        if getattr(self, "_session", None) is None or getattr(self, "_closed", True):
+            return
+        if sys.is_finalizing():
+            return  # the interpreter's exit ends the workers (daemonic) and threads
+        try:
+            warnings.warn(f"unclosed poolbars Pool ({self.processes} processes, title="
+                          f"{self.title!r}): it is closed now; use `with Pool(...) as pool:` "
+                          "or call pool.close()", ResourceWarning, source=self)
+        finally:
+            if threading.current_thread().name.startswith("poolbars"):
+                # collected in one of its own threads, which close() joins: close elsewhere
+                threading.Thread(target=self.close, name="poolbars-closer",
+                                 daemon=True).start()
+            else:
+                self.close()
+
     def close(self, status: str | None = None) -> None:
         """Stop the workers, leave the panel in its final state, call `on_exit`.
         Idempotent. `status` defaults to "failed" if any item failed, else "done"."""
