@@ -226,7 +226,7 @@ class Pool:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
-            self.close(status="cancelled")
+            self._close("cancelled", replay=False)  # a second Ctrl-C adds nothing to the first
         else:
             self.close(status="failed" if exc_type is not None or self.failures else "done")
 
@@ -282,14 +282,30 @@ class Pool:
 
     def close(self, status: str | None = None) -> None:
         """Stop the workers, leave the panel in its final state, call `on_exit`.
-        Idempotent. `status` defaults to "failed" if any item failed, else "done"."""
+        Idempotent. `status` defaults to "failed" if any item failed, else "done".
+        A Ctrl-C during it is held until the workers and threads are stopped (so stats
+        add up and nothing is left running), then raised."""
+        self._close(status, replay=True)
+
+    def _close(self, status: str | None, replay: bool) -> None:
+        held = _HeldInterrupt()
+        with held:  # from here on a Ctrl-C waits: the cleanup must finish
+            with self._lock:
+                if self._closed:
+                    return
+                self._closed = True
+            if self._session is None:
+                return
+            self._stop_everything(status or ("failed" if self.failures else "done"))
+        try:
+            if self.on_exit is not None:
+                self.on_exit()
+        finally:
+            if replay:
+                held.replay()
+
+    def _stop_everything(self, status: str) -> None:
         global _open_pools
-        if self._closed:
-            return
-        self._closed = True
-        if self._session is None:
-            return
-        status = status or ("failed" if self.failures else "done")
         try:
             self._dispatcher.stop(status)
         finally:
@@ -303,8 +319,6 @@ class Pool:
                 _stop_forkserver()  # leave no process behind
             if self._journal is not None:
                 self._journal.close()
-            if self.on_exit is not None:
-                self.on_exit()
 
     # -- the map family ------------------------------------------------------------------
 
@@ -570,6 +584,46 @@ def map(fn: Callable, iterable: Iterable, processes: int | None = None, *,
         return MapHandle(pool, pool._job(fn, iterable, wire.CALL_ITEM), owns_pool=True)
     with Pool(processes, **options) as pool:
         return pool.map(fn, iterable)
+
+
+class _HeldInterrupt:
+    """Holds SIGINT (Ctrl-C, a kernel's interrupt) off while the pool cleans up, when
+    that runs in the main thread (the only one signals reach); `replay()` then delivers
+    a held one to the handler that was in place."""
+
+    def __init__(self):
+        self.frame = None
+        self.held = False
+        self._previous = None
+        self._installed = False
+
+    def _hold(self, signum, frame) -> None:
+        self.held, self.frame = True, frame
+
+    def __enter__(self) -> _HeldInterrupt:
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self._previous = signal.signal(signal.SIGINT, self._hold)
+                self._installed = True
+            except ValueError:  # not the main interpreter: signals are not ours to hold
+                pass
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._installed:
+            previous = self._previous
+            signal.signal(signal.SIGINT, signal.default_int_handler if previous is None
+                          else previous)  # None: set outside Python; Python's default then
+
+    def replay(self) -> None:
+        if not self.held:
+            return
+        self.held = False
+        previous = self._previous
+        if previous is None or previous == signal.SIG_DFL:
+            previous = signal.default_int_handler
+        if callable(previous):
+            previous(signal.SIGINT, self.frame)
 
 
 def _check_int(name: str, value, minimum: int, what: str) -> None:
