@@ -225,10 +225,16 @@ class Pool:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
-            self._close("cancelled", replay=False)  # a second Ctrl-C adds nothing to the first
-        else:
-            self.close(status="failed" if exc_type is not None or self.failures else "done")
+        interrupted = exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
+        status = ("cancelled" if interrupted else
+                  "failed" if exc_type is not None or self.failures else "done")
+        try:  # under a Ctrl-C, a second one adds nothing to the first
+            self._close(status, replay=not interrupted)
+        except KeyboardInterrupt:
+            # it came before close() could hold it back: finish closing, then let it go
+            self._close("cancelled", replay=False)
+            if not interrupted:
+                raise
 
     def start(self) -> None:
         """Open the panel and start the workers (`with` does this)."""
