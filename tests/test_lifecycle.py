@@ -312,6 +312,97 @@ def test_two_ctrl_c_never_hang_leave_no_process_and_stats_add_up(tmp_path, gap):
     assert caught["threads"] == []  # no thread of the pool's
 
 
+KERNEL_SETUP = textwrap.dedent("""
+    import json, threading, time
+    import poolbars as pb
+
+    def slow(x):
+        time.sleep(0.2)
+        return x
+
+    pool = pb.Pool(2, display=None)
+""")
+
+
+def descendants(root: int) -> list:
+    """Live descendants of `root`, but multiprocess's resource tracker (not the pool's)."""
+    parents, found = {}, []
+    for name in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{name}/cmdline") as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if fields[0] != "Z" and "resource_tracker" not in cmd:
+            parents[int(name)] = int(fields[1])
+    for pid in parents:
+        up = pid
+        while up in parents and up != root:
+            up = parents[up]
+        if up == root and pid != root:
+            found.append(pid)
+    return found
+
+
+def run_cell(client, code: str) -> tuple[dict, str]:
+    """Run `code` in the kernel: (its execute_reply content, what it printed)."""
+    printed = []
+
+    def hook(msg):
+        if msg["msg_type"] == "stream":
+            printed.append(msg["content"]["text"])
+
+    reply = client.execute_interactive(code, timeout=60, output_hook=hook)
+    return reply["content"], "".join(printed)
+
+
+@pytest.mark.timeout(180)
+def test_two_interrupts_of_a_real_kernel_never_hang_it():
+    from jupyter_client.manager import start_new_kernel
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    manager, client = start_new_kernel(kernel_name="python3", env=env)
+    try:
+        kernel = manager.provisioner.process.pid
+        assert run_cell(client, KERNEL_SETUP)[0]["status"] == "ok"
+        msg_id = client.execute("with pool:\n    print('READY', flush=True)\n"
+                                "    pool.map(slow, range(200))")
+        while True:  # wait until the map runs
+            msg = client.get_iopub_msg(timeout=60)
+            if msg["msg_type"] == "stream" and "READY" in msg["content"]["text"]:
+                break
+        time.sleep(1.0)
+        manager.interrupt_kernel()
+        time.sleep(0.05)
+        manager.interrupt_kernel()
+        started = time.time()
+        while True:
+            reply = client.get_shell_msg(timeout=30)  # a hung kernel fails here
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        assert reply["content"]["status"] == "error"
+        assert reply["content"]["ename"] == "KeyboardInterrupt"
+        assert time.time() - started < 10
+        code = ("s = pool.stats\nprint(json.dumps({'stats': vars(s), "
+                "'status': pool.snapshot()['status'], 'threads': [t.name for t in "
+                "threading.enumerate() if t.name.startswith('poolbars')]}))")
+        content, out = run_cell(client, code)  # the kernel still answers
+        assert content["status"] == "ok", content
+        report = json.loads(out.strip().splitlines()[-1])
+        s = report["stats"]
+        assert s["done"] + s["failed"] + s["timed_out"] + s["crashed"] + s["cancelled"] == s["total"]
+        assert s["total"] == 200 and report["status"] == "cancelled"
+        assert report["threads"] == []
+        assert descendants(kernel) == []
+        content, out = run_cell(client, "print(pb.map(abs, [-1, -2], processes=2, display=None))")
+        assert out.strip() == "[1, 2]"  # and the next pool works
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
 class SlowTeardown(pb.Worker):
     def process(self, item):
         return item
