@@ -44,18 +44,25 @@ def poolbars_threads() -> set:
     return {t for t in threading.enumerate() if t.name.startswith("poolbars")}
 
 
-def group_members(pgid: int) -> list:
-    """Pids of live processes in process group `pgid`."""
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                found.append(int(name))
+def descendants(root: int) -> list:
+    """Live descendants of `root`, but multiprocess's resource tracker (not the pool's)."""
+    parents, found = {}, []
+    for name in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{name}/cmdline") as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if fields[0] != "Z" and "resource_tracker" not in cmd:
+            parents[int(name)] = int(fields[1])
+    for pid in parents:
+        up = pid
+        while up in parents and up != root:
+            up = parents[up]
+        if up == root and pid != root:
+            found.append(pid)
     return found
 
 
@@ -239,30 +246,8 @@ DOUBLE_INTERRUPT = textwrap.dedent("""
         time.sleep(0.2)
         return x
 
-    def descendants():
-        \"\"\"Live descendants of this process, but multiprocess's resource tracker.\"\"\"
-        parents, found = {}, []
-        for name in filter(str.isdigit, os.listdir("/proc")):
-            try:
-                with open(f"/proc/{name}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                with open(f"/proc/{name}/cmdline") as f:
-                    cmd = f.read()
-            except OSError:
-                continue
-            if fields[0] != "Z" and "resource_tracker" not in cmd:
-                parents[int(name)] = int(fields[1])
-        for pid in parents:
-            up = pid
-            while up in parents and up != os.getpid():
-                up = parents[up]
-            if up == os.getpid() and pid != up:
-                found.append(pid)
-        return found
-
     def state():
         return {"stats": vars(pool.stats), "status": pool.snapshot()["status"],
-                "left": descendants(),
                 "threads": [t.name for t in threading.enumerate() if t.name.startswith("poolbars")]}
 
     if __name__ == "__main__":
@@ -281,6 +266,7 @@ DOUBLE_INTERRUPT = textwrap.dedent("""
             except KeyboardInterrupt:
                 interrupts += 1
         print(json.dumps({"caught": state(), "interrupts": interrupts}), flush=True)
+        sys.stdin.readline()  # while the test looks for processes left behind
 """)
 
 
@@ -288,28 +274,29 @@ DOUBLE_INTERRUPT = textwrap.dedent("""
 def test_two_ctrl_c_never_hang_leave_no_process_and_stats_add_up(tmp_path, gap):
     script = tmp_path / "twice.py"
     script.write_text(DOUBLE_INTERRUPT)
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     try:
         assert proc.stdout.readline().strip() == "READY"
         time.sleep(1.0)  # some items finish
         os.kill(proc.pid, signal.SIGINT)
         time.sleep(gap)
         os.kill(proc.pid, signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        report = json.loads(proc.stdout.readline())  # once the interrupt reached the script
+        left = descendants(proc.pid)
+        out, err = proc.communicate("\n", timeout=30)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 0, err
-    report = json.loads(out.strip().splitlines()[-1])
-    caught = report["caught"]  # the pool's state once the KeyboardInterrupt reached the script
     assert report["interrupts"] >= 1
-    s = caught["stats"]
+    s = report["caught"]["stats"]
     assert s["done"] + s["failed"] + s["timed_out"] + s["crashed"] + s["cancelled"] == s["total"]
     assert s["total"] == 200 and s["done"] >= 2
-    assert caught["status"] == "cancelled"
-    assert caught["left"] == []  # no worker, no fork server
-    assert caught["threads"] == []  # no thread of the pool's
+    assert report["caught"]["status"] == "cancelled"
+    assert left == []  # no worker, no fork server
+    assert report["caught"]["threads"] == []  # no thread of the pool's
 
 
 KERNEL_SETUP = textwrap.dedent("""
@@ -322,28 +309,6 @@ KERNEL_SETUP = textwrap.dedent("""
 
     pool = pb.Pool(2, display=None)
 """)
-
-
-def descendants(root: int) -> list:
-    """Live descendants of `root`, but multiprocess's resource tracker (not the pool's)."""
-    parents, found = {}, []
-    for name in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{name}/cmdline") as f:
-                cmd = f.read()
-        except OSError:
-            continue
-        if fields[0] != "Z" and "resource_tracker" not in cmd:
-            parents[int(name)] = int(fields[1])
-    for pid in parents:
-        up = pid
-        while up in parents and up != root:
-            up = parents[up]
-        if up == root and pid != root:
-            found.append(pid)
-    return found
 
 
 def run_cell(client, code: str) -> tuple[dict, str]:
@@ -443,6 +408,21 @@ def test_a_ctrl_c_during_close_is_raised_once_the_cleanup_is_done():
 # -- several threads ----------------------------------------------------------------------
 
 
+def run_at_once(target, args) -> None:
+    """Run `target(a)` for each of `args`, each in a thread of its own, and wait for all,
+    with threads switching often (to meet the races)."""
+    threads = [threading.Thread(target=target, args=(a,)) for a in args]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+
+
 def test_several_threads_map_on_one_pool_at_once():
     errors, results = [], {}
 
@@ -457,17 +437,8 @@ def test_several_threads_map_on_one_pool_at_once():
         except BaseException as exc:
             errors.append(exc)
 
-    interval = sys.getswitchinterval()
     with pb.Pool(2, display=None) as pool:
-        threads = [threading.Thread(target=run, args=(n,)) for n in range(4)]
-        sys.setswitchinterval(1e-5)  # switch threads often, to meet the races
-        try:
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-        finally:
-            sys.setswitchinterval(interval)
+        run_at_once(run, range(4))
     assert errors == []
     for n in range(4):
         for round_ in range(5):
@@ -490,16 +461,7 @@ def test_threads_that_share_a_pool_before_it_starts_start_it_once():
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(1, 5)]
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)  # switch threads often, to meet the races
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(interval)
+    run_at_once(run, range(1, 5))
     dispatchers = [t for t in threading.enumerate() if t.name == "poolbars-dispatcher"]
     stats = pool.stats
     pool.close()
@@ -555,7 +517,7 @@ def test_the_globals_found_without_printing_are_the_ones_dill_finds(monkeypatch)
             return json.dumps(y) + str(os.sep)
         return [inner(v) for v in range(x) if sys.maxsize] + [slow, process_alive]
 
-    functions = [nested, slow, process_alive, group_members, lambda: pb.Pool, check_positions,
+    functions = [nested, slow, process_alive, descendants, lambda: pb.Pool, check_positions,
                  test_two_ctrl_c_never_hang_leave_no_process_and_stats_add_up]
     for fn in functions:
         assert sorted(wire._nested_globals(fn.__code__)) == sorted(

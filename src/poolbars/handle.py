@@ -64,7 +64,11 @@ class MapHandle:
             return []
         have = {position + offset for position, values in self._parts.items()
                 for offset in range(len(values))}
-        return [p for p in range(max(self._job.counted, self._job.read)) if p not in have]
+        return [p for p in range(self._length()) if p not in have]
+
+    def _length(self) -> int:
+        """How many items the input has, as far as it was known (len()) or read."""
+        return max(self._job.counted, self._job.read)
 
     def done(self) -> bool:
         return not self._thread.is_alive()
@@ -82,7 +86,7 @@ class MapHandle:
             out = MapResult(v for p in sorted(self._parts) for v in self._parts[p]
                             if v is not _SKIP)
         else:  # cut short: keep every value at its place
-            out = MapResult([None] * (max(self._job.counted, self._job.read)))
+            out = MapResult([None] * self._length())
             for position, values in self._parts.items():
                 out[position:position + len(values)] = [
                     None if v is _SKIP else v for v in values]
