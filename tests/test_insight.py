@@ -29,8 +29,9 @@ def test_map_async_returns_at_once_and_stop_drains():
         assert pool.snapshot()["stopping"] in (True, False)  # folded a moment later
         results = handle.result(timeout=30)
         assert handle.done()
-        ran = len(results)
-        assert 2 <= ran < 40 and results == list(range(ran))  # running ones finished
+        ran = 40 - len(results.not_run)
+        assert 2 <= ran < 40 and results[:ran] == list(range(ran))  # running ones finished
+        assert results[ran:] == [None] * (40 - ran)  # every value keeps its position
         assert handle.not_run == list(range(ran, 40)) == results.not_run
         s = pool.stats
         assert (s.done, s.cancelled, s.total) == (ran, 40 - ran, 40)
@@ -45,7 +46,8 @@ def test_the_panels_stop_button_message_drains_a_background_run():
         panel = pool._session.view.panel
         panel._message(panel, {"event": "stop"}, [])  # what the front end sends
         results = handle.result(timeout=30)
-    assert len(results) < 30 and handle.not_run
+    assert len(results) == 30 and handle.not_run
+    assert [results[p] for p in handle.not_run] == [None] * len(handle.not_run)
 
 
 def test_one_call_form_in_the_background_and_cancel():

@@ -27,6 +27,7 @@ import queue
 import signal
 import threading
 import time
+import types
 import warnings
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -150,7 +151,9 @@ class Dispatcher:
     """Runs jobs on worker processes from a thread of its own (see the module doc)."""
 
     def __init__(self, pool):
-        self.pool = pool
+        # the pool's settings, not the pool: this thread must not keep an unclosed Pool
+        # alive, so that the garbage collector can stop it (Pool.__del__)
+        self.pool = types.SimpleNamespace(**vars(pool))
         self.ctx = pool._ctx
         self.functions: dict[int, bytes] = {}
         self.stats = Stats()

@@ -10,7 +10,8 @@ from .errors import Failure
 
 class MapResult(list):
     """The results of a background map, in input order, with `not_run`: the positions
-    that never started (after a Stop)."""
+    that have no result (after a cancel, a Stop or the pool's exit), where the list holds
+    None."""
 
     not_run: list[int]
 
@@ -18,11 +19,13 @@ class MapResult(list):
 class MapHandle:
     """A map running in the background.
 
-    `result(timeout=None)` waits and returns the results in input order (under
-    on_error="skip" without the failed ones); after a Stop, only those of the items that
-    ran, and its `not_run` (also `handle.not_run`) lists the positions that never started.
-    `done()`, `cancel()` (kill what runs now), `stop()` (what the Stop button does: start
-    nothing more, let running items finish)."""
+    `result(timeout=None)` waits and returns the results in input order, as `map` would.
+    If the map was cut short (`cancel()`, a Stop, the pool's exit), every value still
+    stands at its input's position: the list is as long as the input (as far as it was
+    known or read), holds None where an item has no result, and its `not_run` (also
+    `handle.not_run`) lists exactly those positions; a failed item under on_error="skip"
+    is None there too, so no value moves. `done()`, `cancel()` (kill what runs now),
+    `stop()` (what the Stop button does: start nothing more, let running items finish)."""
 
     def __init__(self, pool, job, owns_pool: bool = False):
         self._pool = pool
@@ -40,20 +43,32 @@ class MapHandle:
     def _run(self) -> None:
         pool = self._pool
         try:
-            for position, values, _ in pool._settled(self._job):
+            for position, values, _ in pool._settled(self._job, partial=True):
                 self._parts[position] = values
                 pool._taken(self._job, len(values))
         except BaseException as exc:  # the caller gets it from result()
             self._error = exc
         finally:
             pool._post_control(stoppable=False, stopping=False)
+            panel = getattr(pool._session.view, "panel", None)
+            if panel is not None and panel.on_stop == self.stop:
+                panel.on_stop = None  # the panel no longer holds this handle (or its pool)
             if self._owns_pool:
                 pool.close()
 
     @property
     def not_run(self) -> list[int]:
-        """Input positions that never started (after a Stop)."""
-        return sorted(self._job.not_run)
+        """Input positions with no result, once the map is over (after a cancel, a Stop or
+        the pool's exit); [] while it runs."""
+        if not self.done():
+            return []
+        have = {position + offset for position, values in self._parts.items()
+                for offset in range(len(values))}
+        return [p for p in range(self._length()) if p not in have]
+
+    def _length(self) -> int:
+        """How many items the input has, as far as it was known (len()) or read."""
+        return max(self._job.counted, self._job.read)
 
     def done(self) -> bool:
         return not self._thread.is_alive()
@@ -66,17 +81,25 @@ class MapHandle:
             raise self._error
         from .pool import _SKIP
 
-        out = MapResult()
-        for position in sorted(self._parts):
-            out += [v for v in self._parts[position] if v is not _SKIP]
-        out.not_run = self.not_run
+        not_run = self.not_run
+        if not not_run:  # it ran to the end: what map() returns
+            out = MapResult(v for p in sorted(self._parts) for v in self._parts[p]
+                            if v is not _SKIP)
+        else:  # cut short: keep every value at its place
+            out = MapResult([None] * self._length())
+            for position, values in self._parts.items():
+                out[position:position + len(values)] = [
+                    None if v is _SKIP else v for v in values]
+        out.not_run = not_run
         return out
 
     def results_so_far(self) -> dict:
-        """{position: result} of the items finished so far."""
+        """{position: result} of the items that finished well so far."""
+        from .pool import _SKIP
+
         return {position + offset: value for position, values in list(self._parts.items())
                 for offset, value in enumerate(values)
-                if not isinstance(value, Failure)}
+                if value is not _SKIP and not isinstance(value, Failure)}
 
     def stop(self) -> None:
         """Start nothing more; running items finish; the rest is listed in `not_run`."""

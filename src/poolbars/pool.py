@@ -8,8 +8,11 @@ import difflib
 import inspect
 import os
 import queue
+import signal
+import sys
 import threading
 import time
+import warnings
 from concurrent.futures import Future
 from typing import Callable, Iterable, Iterator
 
@@ -26,6 +29,9 @@ ON_ERROR = ("raise", "return", "skip")
 _SKIP = object()  # stands in a chunk's values for an item left out (on_error="skip")
 _open_pools = 0  # pools of this process between start() and close()
 _open_lock = threading.Lock()
+_CLOSED_UNDER_JOB = ("the pool closed before this map finished, so its results are "
+                     "incomplete: read imap/imap_unordered results (and wait for maps run "
+                     "from other threads) inside the pool's `with` block")
 
 
 def default_start_method() -> str:
@@ -157,6 +163,7 @@ class Pool:
         self._functions: dict[int, object] = {}
         self._parts: dict[int, list] = {}  # the latest map's results, by position
         self._closed = False
+        self._lock = threading.RLock()  # start() and function registration, from any thread
 
     # -- what a user reads -----------------------------------------------------------------
 
@@ -228,18 +235,28 @@ class Pool:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
-            self.close(status="cancelled")
-        else:
-            self.close(status="failed" if exc_type is not None or self.failures else "done")
+        interrupted = exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
+        status = ("cancelled" if interrupted else
+                  "failed" if exc_type is not None or self.failures else "done")
+        try:  # under a Ctrl-C, a second one adds nothing to the first
+            self._close(status, replay=not interrupted)
+        except KeyboardInterrupt:
+            # it came before close() could hold it back: finish closing, then let it go
+            self._close("cancelled", replay=False)
+            if not interrupted:
+                raise
 
     def start(self) -> None:
         """Open the panel and start the workers (`with` does this)."""
+        with self._lock:  # several threads may map on a pool that has not started yet
+            if self._closed:
+                raise RuntimeError("this Pool is closed: a pool runs once; create a new "
+                                   "Pool for the next `with` block")
+            if self._session is None:
+                self._start()
+
+    def _start(self) -> None:
         global _open_pools
-        if self._session is not None:
-            return
-        if self._closed:
-            raise RuntimeError("this Pool is closed; create a new one")
         if self.journal_path is not None:  # first: a damaged journal leaves nothing open
             from .journal import Journal
             self._journal = Journal(self.journal_path, self.resume)
@@ -261,16 +278,50 @@ class Pool:
                             else Dispatcher(self))
         self._dispatcher.start()
 
+    def __del__(self):
+        # like multiprocessing.Pool: a pool dropped unclosed is stopped, with a warning
+        if getattr(self, "_session", None) is None or getattr(self, "_closed", True):
+            return
+        if sys.is_finalizing():
+            return  # the interpreter's exit ends the workers (daemonic) and threads
+        try:
+            warnings.warn(f"unclosed poolbars Pool ({self.processes} processes, title="
+                          f"{self.title!r}): it is closed now; use `with Pool(...) as pool:` "
+                          "or call pool.close()", ResourceWarning, source=self)
+        finally:
+            if threading.current_thread().name.startswith("poolbars"):
+                # collected in one of its own threads, which close() joins: close elsewhere
+                threading.Thread(target=self.close, name="poolbars-closer",
+                                 daemon=True).start()
+            else:
+                self.close()
+
     def close(self, status: str | None = None) -> None:
         """Stop the workers, leave the panel in its final state, call `on_exit`.
-        Idempotent. `status` defaults to "failed" if any item failed, else "done"."""
+        Idempotent. `status` defaults to "failed" if any item failed, else "done".
+        A Ctrl-C during it is held until the workers and threads are stopped (so stats
+        add up and nothing is left running), then raised."""
+        self._close(status, replay=True)
+
+    def _close(self, status: str | None, replay: bool) -> None:
+        held = _HeldInterrupt()
+        with held:  # from here on a Ctrl-C waits: the cleanup must finish
+            with self._lock:
+                if self._closed:
+                    return
+                self._closed = True
+            if self._session is None:
+                return
+            self._stop_everything(status or ("failed" if self.failures else "done"))
+        try:
+            if self.on_exit is not None:
+                self.on_exit()
+        finally:
+            if replay:
+                held.replay()
+
+    def _stop_everything(self, status: str) -> None:
         global _open_pools
-        if self._closed:
-            return
-        self._closed = True
-        if self._session is None:
-            return
-        status = status or ("failed" if self.failures else "done")
         try:
             self._dispatcher.stop(status)
         finally:
@@ -284,8 +335,6 @@ class Pool:
                 _stop_forkserver()  # leave no process behind
             if self._journal is not None:
                 self._journal.close()
-            if self.on_exit is not None:
-                self.on_exit()
 
     # -- the map family ------------------------------------------------------------------
 
@@ -383,7 +432,8 @@ class Pool:
     # -- running jobs --------------------------------------------------------------------
 
     def _collect(self, fn, iterable, call: int, on_error: str | None = None, **job) -> list:
-        self._maps_run += 1
+        with self._lock:
+            self._maps_run += 1
         if self._journal is not None and call != wire.CALL_ARGS:
             return self._collect_journaled(fn, iterable, call, on_error, **job)
         self._parts = parts = {}
@@ -482,10 +532,11 @@ class Pool:
             self._dispatcher.submit(job)
         return job
 
-    def _settled(self, job: Job, on_error: str | None = None, where: list | None = None
-                 ) -> Iterator[tuple[int, list, int | None]]:
+    def _settled(self, job: Job, on_error: str | None = None, where: list | None = None,
+                 partial: bool = False) -> Iterator[tuple[int, list, int | None]]:
         """Run `job`; yield (position, values, worker) per settled run of items, with the
-        error policy and the callbacks applied. Stopping early cancels the job."""
+        error policy and the callbacks applied. Stopping early cancels the job. If the
+        pool closes first, raise (never end short) unless `partial` results are wanted."""
         on_error = on_error or self.on_error
         self._dispatcher.submit(job)
         try:
@@ -496,6 +547,8 @@ class Pool:
                     self._check_dispatcher()
                     continue
                 if outcome == END:
+                    if job.cancelled and self._closed and not partial:
+                        raise RuntimeError(_CLOSED_UNDER_JOB)
                     return
                 if outcome[0] == ERROR:
                     raise outcome[1]
@@ -532,8 +585,7 @@ class Pool:
     def _check_usable(self, fn, iterable) -> None:
         if self._closed:
             raise RuntimeError("this Pool is closed; use it inside its `with` block")
-        if self._session is None:
-            self.start()
+        self.start()  # at once if started; else once, whichever thread comes first
         if not callable(fn):
             raise TypeError(f"{fn!r} is not callable: pass the function to run on each item "
                             "first, then the iterable (pool.map(fn, items))")
@@ -542,18 +594,19 @@ class Pool:
                             "items to map over as a list, range, generator, …")
 
     def _register(self, fn) -> int:
-        for fn_id, known in self._functions.items():
-            if known is fn:
-                return fn_id
-        try:
-            payload = wire.dill_dumps(fn)
-        except Exception as exc:
-            raise TypeError(f"{fn!r} cannot be sent to the workers ({exc}); define it at the "
-                            "top level of a module or notebook cell") from exc
-        fn_id = len(self._functions)
-        self._functions[fn_id] = fn
-        self._dispatcher.add_function(fn_id, payload)
-        return fn_id
+        with self._lock:  # one id per function, also when threads map at once
+            for fn_id, known in self._functions.items():
+                if known is fn:
+                    return fn_id
+            try:
+                payload = wire.dill_dumps(fn)
+            except Exception as exc:
+                raise TypeError(f"{fn!r} cannot be sent to the workers ({exc}); define it at "
+                                "the top level of a module or notebook cell") from exc
+            fn_id = len(self._functions)
+            self._functions[fn_id] = fn
+            self._dispatcher.add_function(fn_id, payload)
+            return fn_id
 
     def _future_callbacks(self, future: Future) -> None:
         if future.cancelled():
@@ -577,6 +630,46 @@ def map(fn: Callable, iterable: Iterable, processes: int | None = None, *,
         return MapHandle(pool, pool._job(fn, iterable, wire.CALL_ITEM), owns_pool=True)
     with Pool(processes, **options) as pool:
         return pool.map(fn, iterable)
+
+
+class _HeldInterrupt:
+    """Holds SIGINT (Ctrl-C, a kernel's interrupt) off while the pool cleans up, when
+    that runs in the main thread (the only one signals reach); `replay()` then delivers
+    a held one to the handler that was in place."""
+
+    def __init__(self):
+        self.frame = None
+        self.held = False
+        self._previous = None
+        self._installed = False
+
+    def _hold(self, signum, frame) -> None:
+        self.held, self.frame = True, frame
+
+    def __enter__(self) -> _HeldInterrupt:
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self._previous = signal.signal(signal.SIGINT, self._hold)
+                self._installed = True
+            except ValueError:  # not the main interpreter: signals are not ours to hold
+                pass
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._installed:
+            previous = self._previous
+            signal.signal(signal.SIGINT, signal.default_int_handler if previous is None
+                          else previous)  # None: set outside Python; Python's default then
+
+    def replay(self) -> None:
+        if not self.held:
+            return
+        self.held = False
+        previous = self._previous
+        if previous is None or previous == signal.SIG_DFL:
+            previous = signal.default_int_handler
+        if callable(previous):
+            previous(signal.SIGINT, self.frame)
 
 
 def _check_int(name: str, value, minimum: int, what: str) -> None:

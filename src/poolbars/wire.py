@@ -39,17 +39,23 @@ the epoch); at +2 the process group of a command it runs (0 when none), which th
 kills with the worker.
 
 Items and results travel with the standard library's pickle (fast); only what it cannot
-pickle (lambdas, functions from a notebook) falls back to dill.
+pickle (lambdas, functions from a notebook) falls back to dill. Pickling a function never
+touches sys.stdout: dill finds the globals a function uses by printing `dis.dis` into a
+swapped sys.stdout, which swallows what other threads print meanwhile (a kernel's output),
+so `dill.detect.nestedglobals` is replaced by an equivalent that reads the instructions.
 """
 
 from __future__ import annotations
 
+import dis
+import inspect
 import io
 import pickle
 import sys
 from types import ModuleType
 
 import dill
+import dill.detect
 from dill._dill import _import_module
 
 FUNCTION, TASKS, STOP, RESEND = "function", "tasks", "stop", "resend"
@@ -80,6 +86,23 @@ def _save_module(pickler, module: ModuleType) -> None:
 
 
 _Pickler.dispatch[ModuleType] = _save_module
+
+
+def _nested_globals(func, recurse=True) -> list:
+    """The global names `func`'s code (and the code nested in it) uses, as
+    `dill.detect.nestedglobals` finds them, without printing anything."""
+    code = dill.detect.code(func)
+    if code is None:
+        return []
+    names = {i.argval for i in dis.get_instructions(code) if "_GLOBAL" in i.opname}
+    for const in code.co_consts:  # dis.dis, which dill reads, shows nested code too
+        if inspect.iscode(const):
+            names.update(_nested_globals(const))
+    return list(names)
+
+
+_dill_nested_globals = dill.detect.nestedglobals  # dill's own (kept for the tests)
+dill.detect.nestedglobals = _nested_globals
 
 
 def dill_dumps(obj) -> bytes:
