@@ -366,6 +366,18 @@ def test_context():
         pool.map_async(sqr, values)
 
 
+def test_context_imap_iterated_after_the_block():
+    """CPython _TestPool.test_context, for an imap begun in the block and iterated after
+    it: the pool is not running, so iterating raises (poolbars: RuntimeError saying it
+    is closed; issue 10, section 3) rather than stopping short. The stdlib's iterator
+    waits for results that never come."""
+    with pb.Pool(2, display=None) as pool:
+        it = pool.imap(sqr, list(range(10)))
+        assert next(it) == 0
+    with pytest.raises(RuntimeError, match="closed"):
+        list(it)
+
+
 def test_traceback():
     """CPython _TestPool.test_traceback: a task's RuntimeError(123) reaches the caller
     with args (123,), a RemoteTraceback cause holding the task's source line, and that
@@ -389,6 +401,35 @@ def test_traceback():
             pool.map(sqr, exception_throwing_generator(1, -1))
         assert type(caught.value) is SayWhenError
         assert caught.value.__cause__ is None
+
+
+def test_traceback_of_an_exception_class_from_main(tmp_path):
+    """CPython _TestPool.test_traceback, with the task and its exception class defined in
+    `__main__` (a script, as in a notebook): the caller catches the class itself and its
+    base, with args and the task's source line kept (issue 10, section 1)."""
+    script = tmp_path / "main_error.py"
+    script.write_text(textwrap.dedent("""
+        import poolbars as pb
+
+        class SayWhenError(ValueError):
+            pass
+
+        def task(x):
+            raise SayWhenError(x)  # said here
+
+        if __name__ == "__main__":
+            with pb.Pool(1, display=None) as pool:
+                try:
+                    pool.map(task, [123])
+                except SayWhenError as exc:
+                    assert isinstance(exc, ValueError) and isinstance(exc, pb.TaskFailed)
+                    assert exc.args == (123,), exc.args
+                    assert "raise SayWhenError(x)  # said here" in exc.traceback
+                    print("caught")
+    """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=20)
+    assert done.stdout.strip() == "caught", done.stderr[-2000:]
 
 
 def test_wrapped_exception():
