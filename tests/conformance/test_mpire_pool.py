@@ -74,9 +74,17 @@ def subtract(x, y):
 DESIRED = [square(*pair) for pair in TEST_DATA]
 
 
+def lines_of(path: str) -> list[str]:
+    """The lines written to the file `path` so far ([] if none)."""
+    try:
+        with open(path) as f:
+            return f.read().splitlines()
+    except FileNotFoundError:
+        return []
+
+
 def lines(path) -> list[str]:
-    """The lines written to `path` so far ([] if none)."""
-    return path.read_text().splitlines() if path.exists() else []
+    return lines_of(str(path))
 
 
 def append_line(path: str, text: str) -> None:
@@ -235,8 +243,13 @@ def test_worker_state(processes, n_tasks):
 # -- InitFuncTest ---------------------------------------------------------------------------
 
 
-def init_state(path):
+def init_state(path, workers=1):
+    """Count this call in `path`; the first `workers` calls wait for each other (mpire's
+    barrier), so every first worker has run it before any task does."""
     append_line(path, str(os.getpid()))
+    deadline = time.monotonic() + 10
+    while len(lines_of(path)) < workers and time.monotonic() < deadline:
+        time.sleep(0.01)
     pb.worker_state()["test"] = 42
 
 
@@ -262,7 +275,7 @@ def test_init_func(tmp_path, processes):
     count equals n_jobs) and what it puts in the worker state reaches every task."""
     calls = tmp_path / "init"
     with pb.Pool(processes, display=None, chunksize=1, initializer=init_state,
-                 initargs=(str(calls),)) as pool:
+                 initargs=(str(calls), processes)) as pool:
         assert pool.map(add_test, range(10)) == list(range(42, 52))
     assert len(lines(calls)) == processes
 
@@ -274,7 +287,7 @@ def test_init_func_worker_lifespan(tmp_path, processes):
     tasks."""
     calls = tmp_path / "init"
     with pb.Pool(processes, display=None, chunksize=1, max_tasks_per_child=1,
-                 initializer=init_state, initargs=(str(calls),)) as pool:
+                 initializer=init_state, initargs=(str(calls), processes)) as pool:
         assert pool.map(add_test, range(10)) == list(range(42, 52))
     assert 10 <= len(lines(calls)) <= 10 + processes
 
@@ -414,7 +427,7 @@ def test_keep_alive(tmp_path, processes):
     calls = tmp_path / "init"
     data = [1, 2, 3, 5, 6, 9, 37, 42, 1337, 0, 3, 5, 0]
     with pb.Pool(processes, display=None, initializer=init_state,
-                 initargs=(str(calls),)) as pool:
+                 initargs=(str(calls), processes)) as pool:
         first = pool.map(pid_times_two, data)
         second = list(pool.imap(pid_times_three, data))
         third = pool.map(pid_times_two, data)
@@ -480,9 +493,9 @@ def sleeps_on_zero(x, path):
 
 def kill_when_written(path, how=signal.SIGTERM):
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not lines(path):
+    while time.monotonic() < deadline and not lines_of(path):
         time.sleep(0.02)
-    os.kill(int(lines(path)[0]), how)
+    os.kill(int(lines_of(path)[0]), how)
 
 
 @pytest.mark.parametrize("processes, lifespan", [(1, None), (3, 1), (3, 3)])
