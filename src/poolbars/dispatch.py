@@ -46,7 +46,7 @@ TAIL_SECONDS = 0.005  # near the end chunks shrink so workers finish together, d
 STOP_GRACE = 1.0  # seconds a worker gets to exit after STOP before it is killed
 # a worker's start-up and setup are not the task's time: with a `timeout` and no
 # `setup_timeout`, they may take max(SETUP_MIN_SECONDS, SETUP_FACTOR × timeout) each
-SETUP_MIN_SECONDS = 60.0
+SETUP_MIN_SECONDS = 10.0
 SETUP_FACTOR = 10
 MAX_RUNS = 200_000  # settled runs kept for the run record; beyond, they are only counted
 END = "end"  # the last outcome of a job

@@ -53,7 +53,7 @@ class Pool:
     timeout: seconds one item may run; past it, its worker is killed and replaced. It
     counts the task only: a worker's start-up, initializer, the import of the task's
     module and `Worker.setup` get `setup_timeout` seconds each (default: no limit, or
-    max(60, 10 × timeout) when `timeout` is given). A worker whose initializer or setup
+    max(10, 10 × timeout) when `timeout` is given). A worker whose initializer or setup
     fails (or overruns) is retired and the others go on; if none is left, the map raises
     that error.
     capture_tqdm: tqdm bars made inside tasks show as the task's inner bar (and print

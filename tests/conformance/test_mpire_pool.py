@@ -538,12 +538,13 @@ def test_worker_task_timeout():
                 pass
 
 
-@pytest.mark.timeout(20)
+@pytest.mark.timeout(60)  # two starts that each wait out the 10 s setup allowance
 def test_worker_init_timeout():
     """mpire TimeoutTest.test_worker_init_timeout: an init function well below its timeout
     lets the map run; one past it makes map and imap raise a timeout error. poolbars has
-    one `timeout`; issue 10 (section 3): a start whose initializer hangs past `timeout`
-    fails, raising a pb.TaskTimeout."""
+    one `timeout`; issue 10 (section 3): a start whose initializer hangs fails, raising a
+    pb.TaskTimeout, once past its own allowance (`setup_timeout`, by default
+    max(10 s, 10 × timeout))."""
     with pb.Pool(2, display=None, timeout=100, initializer=time.sleep,
                  initargs=(0.01,)) as pool:
         assert pool.map(abs, [1, 2, 3]) == [1, 2, 3]
