@@ -15,6 +15,7 @@ import time
 import pytest
 
 import poolbars as pb
+from procs import alive, descendants, poolbars_threads
 from poolbars import pool as pool_module
 
 pytestmark = pytest.mark.timeout(120)
@@ -29,41 +30,6 @@ def crash_on_three(x):
     if x == 3:
         os._exit(1)
     return x
-
-
-def process_alive(pid: int) -> bool:
-    """True if `pid` runs (a zombie counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def poolbars_threads() -> set:
-    return {t for t in threading.enumerate() if t.name.startswith("poolbars")}
-
-
-def descendants(root: int) -> list:
-    """Live descendants of `root`, but multiprocess's resource tracker (not the pool's)."""
-    parents, found = {}, []
-    for name in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{name}/cmdline") as f:
-                cmd = f.read()
-        except OSError:
-            continue
-        if fields[0] != "Z" and "resource_tracker" not in cmd:
-            parents[int(name)] = int(fields[1])
-    for pid in parents:
-        up = pid
-        while up in parents and up != root:
-            up = parents[up]
-        if up == root and pid != root:
-            found.append(pid)
-    return found
 
 
 # -- a closed pool ----------------------------------------------------------------------
@@ -205,11 +171,11 @@ def test_an_unclosed_pool_is_stopped_by_the_garbage_collector_with_a_resource_wa
     pool.start()
     assert pool.map(abs, [-1, -2, -3]) == [1, 2, 3]
     pids = [slot.process.pid for slot in pool._dispatcher.slots]
-    assert all(process_alive(pid) for pid in pids)
+    assert all(alive(pid) for pid in pids)
     with pytest.warns(ResourceWarning, match="unclosed"):
         del pool
         gc.collect()
-    assert not any(process_alive(pid) for pid in pids)
+    assert not any(alive(pid) for pid in pids)
     deadline = time.time() + 10  # connection threads end as their sockets close
     while poolbars_threads() - threads_before and time.time() < deadline:
         time.sleep(0.05)
@@ -229,7 +195,7 @@ def test_a_pool_used_outside_a_with_block_and_dropped_is_reaped_too():
     with pytest.warns(ResourceWarning, match="unclosed"):
         pids = run()
         gc.collect()
-    assert not any(process_alive(pid) for pid in pids)
+    assert not any(alive(pid) for pid in pids)
     deadline = time.time() + 10
     while poolbars_threads() - threads_before and time.time() < deadline:
         time.sleep(0.05)
@@ -395,7 +361,7 @@ def test_a_ctrl_c_during_close_is_raised_once_the_cleanup_is_done():
             pids = [slot.process.pid for slot in pool._dispatcher.slots]
             threading.Thread(target=interrupt_during_close, daemon=True).start()
     assert not pool._dispatcher.alive  # close() was not cut short
-    assert not any(process_alive(pid) for pid in pids)
+    assert not any(alive(pid) for pid in pids)
     deadline = time.time() + 10  # connection threads end as their sockets close
     while poolbars_threads() - threads_before and time.time() < deadline:
         time.sleep(0.05)
@@ -516,11 +482,11 @@ def test_the_globals_found_without_printing_are_the_ones_dill_finds(monkeypatch)
     def nested(x):
         def inner(y):
             return json.dumps(y) + str(os.sep)
-        return [inner(v) for v in range(x) if sys.maxsize] + [slow, process_alive]
+        return [inner(v) for v in range(x) if sys.maxsize] + [slow, alive]
 
-    functions = [nested, slow, process_alive, descendants, lambda: pb.Pool, check_positions,
+    functions = [nested, slow, alive, descendants, lambda: pb.Pool, check_positions,
                  test_two_ctrl_c_never_hang_leave_no_process_and_stats_add_up]
     for fn in functions:
         assert sorted(wire._nested_globals(fn.__code__)) == sorted(
             wire._dill_nested_globals(fn.__code__))
-    assert {"json", "os", "sys", "slow", "process_alive"} <= set(wire._nested_globals(nested))
+    assert {"json", "os", "sys", "slow", "alive"} <= set(wire._nested_globals(nested))

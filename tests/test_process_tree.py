@@ -15,6 +15,7 @@ import time
 import pytest
 
 import poolbars as pb
+from procs import alive
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -56,14 +57,6 @@ def hold_tree(pid_dir: str) -> int:
     start_tree(pid_dir)
     time.sleep(60)
     return os.getpid()
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in "ZX"
-    except OSError:
-        return False
 
 
 def sigint_ignored(pid: int) -> bool:

@@ -3,13 +3,12 @@
 whose workers can start raises the setup's own error and leaves nothing behind; a
 failing teardown is reported; `timeout=` never counts start-up or setup."""
 
-import os
-import threading
 import time
 
 import pytest
 
 import poolbars as pb
+from procs import children, poolbars_threads
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -40,27 +39,6 @@ def pick_gpu(gpu):
 def on_gpu(item):
     time.sleep(0.01)
     return (item, pb.worker_id(), pb.worker_state()["gpu"])
-
-
-def children():
-    """Pids of this process's live (non-zombie) children, but the resource tracker."""
-    me, found = os.getpid(), []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                with open(f"/proc/{name}/cmdline") as f:
-                    cmd = f.read()
-            except OSError:
-                continue
-            if int(fields[1]) == me and fields[0] != "Z" and "resource_tracker" not in cmd:
-                found.append(int(name))
-    return found
-
-
-def poolbars_threads():
-    return [t for t in threading.enumerate() if t.name.startswith("poolbars")]
 
 
 def run_on_three_gpus(form, display=None):
@@ -127,7 +105,7 @@ def test_a_pool_none_of_whose_workers_can_start_raises_the_setup_error(form):
     assert [f.kind for f in pool.failures] == ["setup", "setup"]
     assert pool.stats.done == 0
     time.sleep(0.2)
-    assert children() == before and poolbars_threads() == []
+    assert children() == before and not poolbars_threads()
     with pb.Pool(2, display=None) as pool:  # the next pool works
         assert pool.map(abs, [-1, -2, -3]) == [1, 2, 3]
 
@@ -198,7 +176,7 @@ def test_a_setup_that_hangs_fails_the_pool_within_its_allowance(form):
     assert isinstance(caught.value, pb.TaskTimeout) and caught.value.kind == "setup"
     assert took < 20, took
     time.sleep(0.2)
-    assert children() == before and poolbars_threads() == []
+    assert children() == before and not poolbars_threads()
 
 
 def test_a_worker_retired_after_max_tasks_per_child_reports_its_teardown_too():

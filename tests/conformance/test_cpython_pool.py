@@ -46,6 +46,7 @@ import weakref
 import pytest
 
 import poolbars as pb
+from procs import alive
 from poolbars.errors import RemoteTraceback
 
 pytestmark = pytest.mark.timeout(30)
@@ -120,15 +121,6 @@ def taken_until(iterator, error):
         for value in iterator:
             out.append(value)
     return out
-
-
-def running(pid: int) -> bool:
-    """True while `pid` exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 # -- _TestPool -------------------------------------------------------------------------
@@ -502,9 +494,9 @@ def test_resource_warning():
         assert ref() is None
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and (
-                running(pid) or set(threading.enumerate()) - threads_before):
+                alive(pid) or set(threading.enumerate()) - threads_before):
             time.sleep(0.05)
-        assert not running(pid)
+        assert not alive(pid)
         assert not set(threading.enumerate()) - threads_before
     finally:
         leftover = ref()
