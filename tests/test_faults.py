@@ -15,29 +15,9 @@ import time
 import pytest
 
 import poolbars as pb
+from procs import children
 
 pytestmark = pytest.mark.timeout(90)
-
-
-def children():
-    """(pid, command line) of this process's live children."""
-    me, found = os.getpid(), []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                with open(f"/proc/{name}/cmdline") as f:
-                    cmd = f.read().replace("\0", " ")
-            except OSError:
-                continue
-            if int(fields[1]) == me and fields[0] != "Z":
-                found.append((int(name), cmd))
-    return found
-
-
-def workers_alive():
-    return [pid for pid, cmd in children() if "resource_tracker" not in cmd]
 
 
 def crash(how, x, stamp_dir):
@@ -212,12 +192,12 @@ def test_interrupt_leaves_no_child_process_behind():
         time.sleep(1.0)
         signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
 
-    before = workers_alive()  # e.g. a Jupyter server started by other tests
+    before = children()  # e.g. a Jupyter server started by other tests
     threading.Thread(target=interrupt_soon, daemon=True).start()
     with pytest.raises(KeyboardInterrupt):
         with pb.Pool(2, display=None) as pool:
             pool.map(time.sleep, [0.3] * 100)
-    assert workers_alive() == before
+    assert children() == before
     assert pool.snapshot()["status"] == "cancelled"
     s = pool.stats
     assert s.done + s.cancelled == s.total == 100
@@ -462,3 +442,19 @@ def test_a_worker_killed_before_it_starts_its_next_item_blames_no_item():
             os.kill(pid, signal.SIGKILL)
         assert future.result(timeout=30) == 42  # run again, by the new worker
     assert pool.stats.crashed == 0 and not pool.failures
+
+
+def test_leaving_the_with_block_mid_task_starts_no_worker_only_to_stop_it(monkeypatch):
+    from poolbars.dispatch import Dispatcher
+
+    spawned = []
+    spawn = Dispatcher._spawn
+    monkeypatch.setattr(Dispatcher, "_spawn", lambda self, n: spawned.append(n) or spawn(self, n))
+    with pytest.raises(RuntimeError, match="leave"):
+        with pb.Pool(2, display=None) as pool:
+            handle = pool.map_async(time.sleep, [30, 30])
+            while pool.snapshot()["overall"]["running"] < 2:
+                time.sleep(0.01)
+            raise RuntimeError("leave the block while both tasks run")
+    assert sorted(spawned) == [0, 1]  # the first two workers, no replacement
+    assert pool.stats.cancelled == 2 and handle.not_run == [0, 1]

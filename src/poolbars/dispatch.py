@@ -789,7 +789,8 @@ class Dispatcher:
                 slot.chunk = None
                 self._kill(slot)
                 slot.process.join()
-                self._replace(slot, "exited")
+                if self._stop_status is None:  # else the pool is closing: no new worker
+                    self._replace(slot, "exited")
         return running, killed_slots
 
     def _end_input(self, job: Job, exc: Exception) -> None:
