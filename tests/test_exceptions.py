@@ -316,3 +316,18 @@ def test_a_worker_that_dies_sending_a_result_is_pinned_on_that_item(how):
     assert (s.done, s.failed, s.crashed) == (11, 0, 1) and adds_up(s)
     overall = pool.snapshot()["overall"]  # the panel agrees: nothing left pending
     assert (overall["done"], overall["crashed"], overall["pending"]) == (11, 1, 0)
+
+
+def exits_at_one(x):
+    if x == 1:
+        os._exit(3)
+    return x
+
+
+def test_a_crash_raised_in_the_parent_names_its_type_once():
+    with pytest.raises(pb.WorkerCrashed) as caught:
+        with pb.Pool(1, display=None) as pool:
+            pool.map(exits_at_one, range(3))
+    message = str(caught.value)
+    assert message == pool.failures[0].message
+    assert "exited with code 3" in message and not message.startswith("WorkerCrashed")

@@ -235,8 +235,8 @@ class Failure:
         # itself: here it would read as the user's own Ctrl-C or exit
         if isinstance(original, Exception) and self.kind in ("error", "setup"):
             exc = _as_task_failed(original)
-        else:
-            exc = base(self.error)
+        else:  # the class names the type: the message need not say it again
+            exc = base(self.message if self.exc_type == base.__name__ else self.error)
         exc.index, exc.item, exc.traceback = self.index, self.item, self.traceback
         exc.worker, exc.kind, exc.attempts = self.worker, self.kind, self.attempts
         if self.traceback:
