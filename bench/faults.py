@@ -1,74 +1,768 @@
-"""Measured fault handling: how soon a killed worker is detected, and how soon a
-KeyboardInterrupt leaves no worker behind. Run: python bench/faults.py"""
+"""The fault table: every fault poolbars promises to survive, tried for real, with what
+happens, what the user sees and how long it takes. Writes docs/faults.md.
 
+    python bench/faults.py               # every fault, 3 runs each; writes docs/faults.md
+    python bench/faults.py --quick       # one run each, prints the table only
+    python bench/faults.py --only grand  # the faults whose name contains "grand"
+
+Each scenario checks its own outcome: a fault that does not behave as its row says is
+printed as "NOT AS DOCUMENTED" and the script exits with 1, so the table cannot go stale.
+Times are wall-clock seconds on this machine (median of the runs; min–max beside it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import io
+import json
 import os
+import pickle
+import platform
 import signal
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
+import textwrap
 import threading
 import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
 
 import poolbars as pb
 
+HERE = Path(__file__).resolve().parent
+OUT = HERE.parent / "docs" / "faults.md"
 
-def die(x, stamp):
+
+@dataclass
+class Outcome:
+    """What one try of a fault gave: what happened, what the user saw, seconds taken."""
+
+    happens: str
+    sees: str
+    seconds: float
+
+
+class NotAsDocumented(AssertionError):
+    pass
+
+
+def check(condition: bool, what: str) -> None:
+    if not condition:
+        raise NotAsDocumented(what)
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def wait_gone(pids, limit: float = 10.0) -> float:
+    """Seconds until every pid in `pids` has exited (limit: give up, and say so)."""
+    start = time.perf_counter()
+    while any(alive(p) for p in pids):
+        check(time.perf_counter() - start < limit, f"processes {pids} still alive after {limit} s")
+        time.sleep(0.005)
+    return time.perf_counter() - start
+
+
+def read_pids(folder: str, count: int = 1, limit: float = 20.0) -> list[int]:
+    start = time.perf_counter()
+    while True:
+        names = [n for n in os.listdir(folder) if n.endswith(".pid")]
+        if len(names) >= count:
+            return [int(Path(folder, n).read_text()) for n in names]
+        check(time.perf_counter() - start < limit, "the task never started its child")
+        time.sleep(0.01)
+
+
+def my_children() -> list[int]:
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                with open(f"/proc/{name}/cmdline") as f:
+                    cmd = f.read()
+            except OSError:
+                continue
+            if int(fields[1]) == os.getpid() and fields[0] != "Z" and "resource_tracker" not in cmd:
+                found.append(int(name))
+    return found
+
+
+def pool_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("poolbars")]
+
+
+def run_script(code: str, *, signals=(), after: float = 0.0, env=None,
+               timeout: float = 60.0) -> tuple[subprocess.CompletedProcess, float]:
+    """Run `code` as a script; send `signals` (SIGINT, …) `after` seconds from its READY
+    line, `gap` apart. Returns the finished process and seconds from the first signal
+    (or from start) to its exit."""
+    folder = tempfile.mkdtemp()
+    path = Path(folder, "script.py")
+    path.write_text(textwrap.dedent(code))
+    proc = subprocess.Popen([sys.executable, str(path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=folder,
+                            env={**os.environ, **(env or {})}, start_new_session=True)
+    start = time.perf_counter()
+    if signals:
+        line = proc.stdout.readline()
+        check(line.startswith("READY"), f"the script did not start: {line!r}")
+        time.sleep(after)
+        start = time.perf_counter()
+        for sig, gap in signals:
+            os.killpg(proc.pid, sig)
+            time.sleep(gap)
+    out, err = proc.communicate(timeout=timeout)
+    took = time.perf_counter() - start
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), took
+
+
+# -- tasks (module level: they reach the workers by reference) ----------------------------
+
+class ShardError(ValueError):
+    """An exception class defined in __main__, as a notebook cell or a script does."""
+
+    def __init__(self, shard, reason):
+        super().__init__(f"shard {shard} is corrupt: {reason}")
+
+
+class Unprintable(Exception):
+    def __str__(self):
+        raise RuntimeError("no str for you")
+
+
+class Unloadable:
+    """Pickles in the worker, cannot be rebuilt in the parent."""
+
+    def __reduce__(self):
+        return (_refuse_in_parent, (os.getpid(),))
+
+
+def _refuse_in_parent(worker_pid):
+    if os.getpid() != worker_pid:
+        raise RuntimeError("cannot be rebuilt here")
+    return Unloadable()
+
+
+class KillsWhilePickled:
+    def __reduce__(self):
+        os._exit(7)
+
+
+def raise_shard(x):
+    if x == 2:
+        raise ShardError(x, "bad checksum")
+    return x
+
+
+def raise_interrupt(x):
+    if x == 2:
+        raise KeyboardInterrupt
+    return x
+
+
+def raise_unprintable(x):
+    if x == 2:
+        raise Unprintable()
+    return x
+
+
+def unloadable_result(x):
+    return Unloadable() if x == 2 else x
+
+
+def dies_sending(x):
+    return KillsWhilePickled() if x == 2 else x
+
+
+def sigkill_at_3(x):
     if x == 3:
-        with open(stamp, "w") as f:
-            f.write(repr(time.time()))
         os.kill(os.getpid(), signal.SIGKILL)
     time.sleep(0.05)
     return x
 
 
-def detection() -> float:
-    stamp = tempfile.mktemp()
-    seen = []
+def child_then_sleep(folder, seconds=60):
+    child = subprocess.Popen(["sleep", "600"])
+    Path(folder, f"{child.pid}.pid").write_text(str(child.pid))
+    time.sleep(seconds)
+
+
+def detach_and_return(x):
+    os.system("sleep 60 &")
+    return x
+
+
+def nested_map(x):
+    with pb.Pool(2, display=None) as inner:
+        return sum(inner.map(abs, [-x, -1]))
+
+
+def quick(x):
+    return x
+
+
+def slow(x):
+    time.sleep(0.2)
+    return x
+
+
+class FlakyGpu(pb.Worker):
+    def setup(self, gpu):
+        if gpu == 1:
+            raise RuntimeError(f"CUDA error: no device {gpu}")
+        self.gpu = gpu
+
+    def process(self, item):
+        return item * 10
+
+
+class BadSetup(pb.Worker):
+    def setup(self, gpu):
+        raise ShardError(gpu, "no driver")
+
+    def process(self, item):
+        return item
+
+
+class HangingSetup(pb.Worker):
+    def setup(self):
+        time.sleep(3600)
+
+    def process(self, item):
+        return item
+
+
+class BadTeardown(pb.Worker):
+    def process(self, item):
+        return item
+
+    def teardown(self):
+        raise OSError("could not release the device")
+
+
+def hostile_task(x):
+    pb.message("\x1b[2J\x1b]0;pwned\x07[link=http://x]click[/link] [/bold]\rforged line\n")
+    for _ in pb.track(range(3), desc="\x1b[31mred[/]" + "d" * 1_000_000):
+        pass
+    with pb.bar(total=float("nan"), desc="nan") as bar:
+        bar.update(float("inf"))
+        bar.update(10 ** 400)
+    return x
+
+
+def reads_until_raise(k):
+    for i in range(100):
+        if i == k:
+            raise OSError(f"read error at {i}")
+        yield i
+
+
+# -- the faults ----------------------------------------------------------------------------
+
+def f_killed_worker():
+    seen, start = [], time.perf_counter()
     with pb.Pool(2, display=None, on_error="return",
-                 on_failure=lambda f: seen.append(time.time())) as pool:
-        pool.map(lambda x: die(x, stamp), range(8))
-    with open(stamp) as f:
-        return seen[0] - float(f.read())
+                 on_failure=lambda f: seen.append(time.perf_counter())) as pool:
+        results = pool.map(sigkill_at_3, range(8))
+    f = pool.failures
+    check(len(f) == 1 and f[0].index == 3 and f[0].kind == "crashed", f"failures {f}")
+    check([r for i, r in enumerate(results) if i != 3] == [0, 1, 2, 4, 5, 6, 7], "results")
+    return Outcome("item 3 alone fails as `crashed`; the worker is replaced; the map goes on",
+                   f"`{f[0].error}`", seen[0] - start)
 
 
-def interrupt() -> float:
-    """Seconds from SIGINT to the end of `with` (every worker joined)."""
-    sent = []
-
-    def send():
-        time.sleep(0.8)
-        sent.append(time.time())
-        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
-
-    threading.Thread(target=send, daemon=True).start()
+def f_main_class():
+    start = time.perf_counter()
     try:
         with pb.Pool(2, display=None) as pool:
-            pool.map(time.sleep, [0.5] * 100)
-    except KeyboardInterrupt:
-        done = time.time()
-    pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
-    assert not any(_parent(p) == os.getpid() and "resource_tracker" not in _cmd(p) for p in pids)
-    return done - sent[0]
+            pool.map(raise_shard, range(4))
+    except ShardError as exc:
+        took = time.perf_counter() - start
+        check(isinstance(exc, pb.TaskFailed) and "bad checksum" in str(exc), repr(exc))
+        check("raise ShardError" in exc.traceback, "worker traceback kept")
+        return Outcome("raised as the task's own class (defined in `__main__`, extra "
+                       "`__init__` arguments), also a `pb.TaskFailed`",
+                       f"`except ShardError` catches `{exc}`; worker traceback as cause", took)
+    raise NotAsDocumented("ShardError was not raised as ShardError")
 
 
-def _parent(pid):
+def f_base_exception():
+    start = time.perf_counter()
+    with pb.Pool(2, display=None, on_error="return") as pool:
+        pool.map(raise_interrupt, range(4))
+    took = time.perf_counter() - start
+    f = pool.failures
+    check(len(f) == 1 and f[0].kind == "error" and f[0].exc_type == "KeyboardInterrupt",
+          f"failures {f}")
+    check(pool.stats.crashed == 0, "no crash")
+    return Outcome("the item fails as `error`; the worker lives on",
+                   f"`{f[0].error or f[0].exc_type}` in `pool.failures`", took)
+
+
+def f_unprintable():
+    start = time.perf_counter()
+    with pb.Pool(2, display=None, on_error="return") as pool:
+        pool.map(raise_unprintable, range(4))
+    f = pool.failures
+    check(len(f) == 1 and f[0].kind == "error" and pool.stats.done == 3, f"failures {f}")
+    return Outcome("the item fails as `error` with a stand-in message; nothing re-runs",
+                   f"`{f[0].error}`", time.perf_counter() - start)
+
+
+def f_unloadable_result():
+    start = time.perf_counter()
+    with pb.Pool(1, display=None, on_error="return", chunksize=4) as pool:
+        results = pool.map(unloadable_result, range(4))
+    f = pool.failures
+    check(len(f) == 1 and f[0].index == 2, f"failures {f}")
+    check([results[i] for i in (0, 1, 3)] == [0, 1, 3], f"results {results}")
+    return Outcome("that item alone fails, at its index; its chunk's others keep their "
+                   "results", f"`{f[0].error[:90]}`", time.perf_counter() - start)
+
+
+def f_dies_sending():
+    start = time.perf_counter()
+    with pb.Pool(1, display=None, on_error="return", chunksize=4) as pool:
+        pool.map(dies_sending, range(4))
+    f = pool.failures
+    check(len(f) == 1 and f[0].index == 2 and f[0].kind == "crashed", f"failures {f}")
+    return Outcome("the crash is pinned on the item whose result killed the worker; no "
+                   "other item fails", f"`{f[0].error[:90]}`", time.perf_counter() - start)
+
+
+def _grandchild_scenario(stop, timeout=None):
+    """A task starts `sleep 600` and sleeps; `stop(pool, handle)` ends it somehow. Seconds
+    from that call until the grandchild is gone."""
+    folder = tempfile.mkdtemp()
+    with pb.Pool(1, display=None, on_error="return", timeout=timeout) as pool:
+        handle = pool.map_async(child_then_sleep, [folder])
+        pid = read_pids(folder)[0]
+        start = time.perf_counter()
+        stop(pool, handle)
+    took = wait_gone([pid]) + time.perf_counter() - start
+    return took
+
+
+def f_grandchild_timeout():
+    def stop(pool, handle):
+        handle.result(timeout=30)
+    took = _grandchild_scenario(stop, timeout=1.0)
+    return Outcome("the timed-out task's worker and the `sleep` it started are killed",
+                   "`TaskTimeout` in `pool.failures`; no process left", took)
+
+
+def f_grandchild_cancel():
+    def stop(pool, handle):
+        handle.cancel()
+    took = _grandchild_scenario(stop)
+    return Outcome("`handle.cancel()` kills the worker and the `sleep` it started",
+                   "the item counts as cancelled; no process left", took)
+
+
+def f_grandchild_exit():
+    def stop(pool, handle):
+        pass  # leaving the `with` block with the task still running
+    took = _grandchild_scenario(stop)
+    return Outcome("leaving `with` stops the worker and the `sleep` it started",
+                   "the running item counts as cancelled; no process left", took)
+
+
+CTRL_C_SCRIPT = """
+    import os, subprocess, sys, time
+    import poolbars as pb
+
+    def task(folder):
+        child = subprocess.Popen(["sleep", "600"])
+        open(os.path.join(folder, f"{child.pid}.pid"), "w").write(str(child.pid))
+        time.sleep(600)
+
+    if __name__ == "__main__":
+        folder = sys.argv[0].rsplit("/", 1)[0]
+        with pb.Pool(2, display=None) as pool:
+            handle = pool.map_async(task, [folder, folder])
+            while len([n for n in os.listdir(folder) if n.endswith(".pid")]) < 2:
+                time.sleep(0.01)
+            print("READY", flush=True)
+            try:
+                handle.result()
+            except KeyboardInterrupt:
+                stats = pool.stats
+                raise
+"""
+
+
+def _ctrl_c(signals):
+    proc, took = run_script(CTRL_C_SCRIPT, signals=signals, after=0.1)
+    folder = Path(proc.args[1]).parent
+    pids = [int(p.read_text()) for p in folder.glob("*.pid")]
+    check(proc.returncode != 0 and "KeyboardInterrupt" in proc.stderr, proc.stderr[-500:])
+    check(not any(alive(p) for p in pids), f"grandchildren {pids} left")
+    return took
+
+
+def f_ctrl_c_group():
+    took = _ctrl_c([(signal.SIGINT, 0)])
+    return Outcome("Ctrl-C to the process group: workers and the `sleep`s they started are "
+                   "killed", "`KeyboardInterrupt`; no process left", took)
+
+
+def f_double_ctrl_c():
+    took = _ctrl_c([(signal.SIGINT, 0.05), (signal.SIGINT, 0)])
+    return Outcome("two Ctrl-C 50 ms apart: the second never hangs the exit",
+                   "`KeyboardInterrupt`; no process left", took)
+
+
+def f_detached():
+    with pb.Pool(2, display=None) as pool:
+        pool.map(detach_and_return, range(2))
+        start = time.perf_counter()
+    took = time.perf_counter() - start
+    check(took < 2.0, f"exit took {took:.2f} s")
+    return Outcome("leaving `with` does not wait for a task's detached `sleep 60 &`",
+                   "the block ends at once", took)
+
+
+def f_nested():
+    start = time.perf_counter()
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        return None
+        with pb.Pool(1, display=None) as pool:
+            result = pool.map(nested_map, [3])
+        sees = f"works: {result}"
+    except pb.TaskFailed as exc:
+        check("nested" in str(exc).lower(), repr(exc))
+        sees = f"`{str(exc).splitlines()[0][:90]}`"
+    return Outcome("a pool inside a task works or is refused at once", sees,
+                   time.perf_counter() - start)
 
 
-def _cmd(pid):
+def f_closed_pool():
+    pool = pb.Pool(1, display=None)
+    with pool:
+        pass
+    start = time.perf_counter()
     try:
-        with open(f"/proc/{pid}/cmdline") as f:
-            return f.read()
-    except OSError:
-        return ""
+        with pool:
+            pass
+    except Exception as exc:
+        check("closed" in str(exc), repr(exc))
+        return Outcome("entering a closed pool raises at once",
+                       f"`{type(exc).__name__}: {exc}`", time.perf_counter() - start)
+    raise NotAsDocumented("a closed pool was entered")
+
+
+def f_imap_after_close():
+    with pb.Pool(1, display=None) as pool:
+        results = pool.imap(quick, range(100))
+        next(results)
+    start = time.perf_counter()
+    try:
+        list(results)
+    except Exception as exc:
+        check("closed" in str(exc), repr(exc))
+        return Outcome("iterating an `imap` after its pool closed raises",
+                       f"`{type(exc).__name__}: {exc}`", time.perf_counter() - start)
+    raise NotAsDocumented("imap after close stopped silently")
+
+
+def f_handle_cancel():
+    with pb.Pool(2, display=None) as pool:
+        handle = pool.map_async(slow, range(20))
+        time.sleep(0.5)
+        start = time.perf_counter()
+        handle.cancel()
+        results = handle.result(timeout=30)
+        took = time.perf_counter() - start
+    check(len(results) == 20, f"{len(results)} results")
+    ran = [i for i in range(20) if i not in handle.not_run]
+    check(all(results[i] == i for i in ran), "values at their positions")
+    return Outcome("`cancel()` kills what runs; `result()` keeps every value at its place",
+                   f"{len(ran)} values, `not_run` lists the other {len(handle.not_run)}", took)
+
+
+def f_gc_unclosed():
+    pool = pb.Pool(2, display=None)
+    pool.start()
+    pool.map(quick, range(4))
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del pool
+        gc.collect()
+    kinds = {w.category.__name__ for w in caught}
+    took = wait_gone(my_children()) + time.perf_counter() - start
+    check("ResourceWarning" in kinds, f"warnings {kinds}")
+    check(not pool_threads(), f"threads left: {pool_threads()}")
+    return Outcome("a pool collected unclosed stops its workers and threads",
+                   "`ResourceWarning`", took)
+
+
+def f_start_fails():
+    start = time.perf_counter()
+    try:
+        with pb.Pool(2, display=None, worker_args=[{"gpu": 0}, {"gpu": 1}]) as pool:
+            pool.map(BadSetup, range(4))
+    except ShardError as exc:
+        took = time.perf_counter() - start
+        check(isinstance(exc, pb.TaskFailed), "also TaskFailed")
+        check(not my_children() and not pool_threads(), "nothing left")
+        return Outcome("every worker's setup raises: the map raises the setup's own type",
+                       f"`{type(exc).__name__}: {exc}`; nothing left running", took)
+    raise NotAsDocumented("the setup's error was not raised as its own type")
+
+
+def f_setup_hangs():
+    start = time.perf_counter()
+    try:
+        with pb.Pool(1, display=None, timeout=1) as pool:
+            pool.map(HangingSetup, range(2))
+    except pb.TaskFailed as exc:
+        took = time.perf_counter() - start
+        check(not my_children(), "nothing left")
+        return Outcome("a setup that hangs is stopped after its own allowance",
+                       f"`{type(exc).__name__}: {str(exc)[:80]}`", took)
+    raise NotAsDocumented("a hanging setup did not raise")
+
+
+def f_setup_some():
+    start = time.perf_counter()
+    with pb.Pool(3, display=None, worker_args=[{"gpu": g} for g in range(3)]) as pool:
+        results = pool.map(FlakyGpu, range(12))
+    took = time.perf_counter() - start
+    check(results == [i * 10 for i in range(12)], f"results {results}")
+    setup = [f for f in pool.failures if f.kind == "setup"]
+    check(len(setup) == 1 and setup[0].worker == 1, f"failures {pool.failures}")
+    return Outcome("the worker whose setup failed is retired; the map finishes on the others",
+                   f"lane `setup failed`; `{setup[0].error}` (kind `setup`)", took)
+
+
+def f_teardown_raises():
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pb.Pool(1, display=None) as pool:
+            pool.map(BadTeardown, range(2))
+    took = time.perf_counter() - start
+    found = [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    check(found and "release the device" in str(found[0].message), f"warnings {caught}")
+    return Outcome("a raising `teardown` is reported, the pool still closes",
+                   f"`RuntimeWarning: {str(found[0].message)[:80]}`", took)
+
+
+def f_timeout_excludes_setup():
+    class SlowSetup(pb.Worker):
+        def setup(self):
+            time.sleep(1.5)
+
+        def process(self, item):
+            return item
+    start = time.perf_counter()
+    with pb.Pool(1, display=None, timeout=1) as pool:
+        results = pool.map(SlowSetup, range(3))
+    check(results == [0, 1, 2] and not pool.failures, f"failures {pool.failures}")
+    return Outcome("a 1.5 s setup under `timeout=1` is not counted against the task",
+                   "every item done", time.perf_counter() - start)
+
+
+def f_input_raises():
+    with pb.Pool(2, display=None) as pool:
+        got = []
+        start = time.perf_counter()
+        try:
+            for value in pool.imap(quick, reads_until_raise(5)):
+                got.append(value)
+        except OSError as exc:
+            took = time.perf_counter() - start
+            check(got == [0, 1, 2, 3, 4], f"got {got}")
+            check(pool.stats.total == 5, f"total {pool.stats.total}")
+            return Outcome("`imap` yields the items read before the input raised, then raises",
+                           f"`{type(exc).__name__}: {exc}` after 5 results", took)
+    raise NotAsDocumented("the input's error was not raised")
+
+
+def f_hostile_text():
+    out = io.StringIO()
+    start = time.perf_counter()
+    with pb.Pool(1, display="log", title="\x1b[2J[bold]t[/bold]") as pool:
+        import contextlib
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            pool.map(hostile_task, range(2))
+            size = len(json.dumps(pool.snapshot()))
+    took = time.perf_counter() - start
+    text = out.getvalue()
+    check("\x1b" not in text and "\x07" not in text and "\r" not in text, "control characters")
+    check(size < 200_000, f"snapshot of {size} bytes")
+    return Outcome("ESC, BEL, CR and markup in task text are printed inert; a 1 MB "
+                   "description is capped; NaN/inf/10**400 updates do not raise",
+                   f"literal text; snapshot {size / 1000:.0f} kB", took)
+
+
+def f_silent_server():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        remote = pb.connect(server.getsockname(), os.urandom(32))
+        with remote.bar(total=3, desc="goes on") as bar:
+            bar.update(3)
+    took = time.perf_counter() - start
+    server.close()
+    check(len(caught) == 1, f"warnings {[str(w.message) for w in caught]}")
+    return Outcome("`pb.connect()` to a server that never answers gives up; the job goes on",
+                   f"one warning: `{str(caught[0].message)[:80]}`", took)
+
+
+def f_journal_seed():
+    code = """
+        import sys
+        import poolbars as pb
+        calls = 0
+        def work(x):
+            return sorted(x)
+        if __name__ == "__main__":
+            with pb.Pool(2, display=None, journal="run.jsonl") as pool:
+                pool.map(work, [{"a", "b", str(i)} for i in range(50)])
+            print(pool.stats.done - len(pool.report().tasks))
+    """
+    folder = tempfile.mkdtemp()
+    path = Path(folder, "script.py")
+    path.write_text(textwrap.dedent(code))
+    start = time.perf_counter()
+    runs = [subprocess.run([sys.executable, str(path)], cwd=folder, capture_output=True,
+                           text=True, env={**os.environ, "PYTHONHASHSEED": seed}, timeout=60)
+            for seed in ("1", "2")]
+    took = time.perf_counter() - start
+    check(all(r.returncode == 0 for r in runs), runs[-1].stderr[-500:])
+    restored = int(runs[1].stdout.split()[-1])
+    check(restored == 50, f"the second run restored {restored} of 50")
+    return Outcome("an unchanged script resumes under another hash seed",
+                   "the second run restores all 50 items", took / 2)
+
+
+def f_journal_torn():
+    folder = tempfile.mkdtemp()
+    journal = Path(folder, "run.jsonl")
+    with pb.Pool(1, display=None, journal=journal) as pool:
+        pool.map(quick, range(6))
+    with open(journal, "a") as f:
+        f.write('{"torn')  # a crash mid-write
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pb.Pool(1, display=None, journal=journal) as pool:
+            results = pool.map(quick, range(6))
+    check(results == list(range(6)), f"results {results}")
+    said = [str(w.message) for w in caught]
+    return Outcome("a torn last line is skipped, never glued to the next record",
+                   f"`{said[0][:80]}`" if said else "resumes", time.perf_counter() - start)
+
+
+FAULTS = [
+    ("§1", "a task's exception class lives in `__main__`", f_main_class),
+    ("§1", "a task raises `KeyboardInterrupt`", f_base_exception),
+    ("§1", "an exception whose `__str__` raises", f_unprintable),
+    ("§1", "a result that cannot be unpickled in the parent", f_unloadable_result),
+    ("§1", "a worker dies while pickling item 2's result", f_dies_sending),
+    ("§1", "a worker is SIGKILLed mid-task", f_killed_worker),
+    ("§2", "a timed-out task's grandchild process", f_grandchild_timeout),
+    ("§2", "a cancelled task's grandchild process", f_grandchild_cancel),
+    ("§2", "pool exit with a task's grandchild running", f_grandchild_exit),
+    ("§2", "Ctrl-C to the process group, grandchildren running", f_ctrl_c_group),
+    ("§2", "a task detaches `sleep 60 &`", f_detached),
+    ("§2", "a pool created inside a task", f_nested),
+    ("§3", "`with pool:` a second time", f_closed_pool),
+    ("§3", "an `imap` iterated after its pool closed", f_imap_after_close),
+    ("§3", "`handle.cancel()` mid-map", f_handle_cancel),
+    ("§3", "a pool garbage-collected unclosed", f_gc_unclosed),
+    ("§3", "`Worker.setup` raises in every worker", f_start_fails),
+    ("§3", "`Worker.setup` hangs past `timeout`", f_setup_hangs),
+    ("§3", "a slow `setup` with a short `timeout`", f_timeout_excludes_setup),
+    ("§3", "two Ctrl-C in quick succession", f_double_ctrl_c),
+    ("§4", "the input iterator raises at item 5", f_input_raises),
+    ("§5", "`Worker.setup` fails on one worker of three", f_setup_some),
+    ("§5", "`Worker.teardown` raises", f_teardown_raises),
+    ("§6", "task text with ESC, BEL, CR, markup, 1 MB, NaN", f_hostile_text),
+    ("§7", "`pb.connect()` to a server that never answers", f_silent_server),
+    ("§8", "the same script re-run under another hash seed", f_journal_seed),
+    ("§8", "a journal whose last line was torn by a crash", f_journal_torn),
+]
+
+
+def measure(fn, runs: int) -> tuple[Outcome | None, list[float], str | None]:
+    outcomes = []
+    for _ in range(runs):
+        try:
+            outcomes.append(fn())
+        except NotAsDocumented as exc:
+            return None, [], f"NOT AS DOCUMENTED: {exc}"
+        except Exception as exc:  # an unexpected error is a finding too
+            return None, [], f"NOT AS DOCUMENTED: {type(exc).__name__}: {exc}"
+    return outcomes[-1], [o.seconds for o in outcomes], None
+
+
+def seconds(times: list[float]) -> str:
+    median = statistics.median(times)
+    if len(times) == 1:
+        return f"{median:.2f} s"
+    return f"{median:.2f} s ({min(times):.2f}–{max(times):.2f})"
+
+
+def table(rows: list[tuple]) -> str:
+    lines = ["| § | fault | what happens | what the user sees | how long |",
+             "|---|---|---|---|---|"]
+    for section, fault, outcome, times, problem in rows:
+        if problem:
+            lines.append(f"| {section} | {fault} | **{problem}** | | |")
+        else:
+            sees = outcome.sees.replace("|", "\\|").replace("\n", " ")
+            lines.append(f"| {section} | {fault} | {outcome.happens} | {sees} | "
+                         f"{seconds(times)} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="one run each, print only")
+    parser.add_argument("--only", help="only the faults whose function name contains this")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args(argv)
+    runs = 1 if args.quick else args.runs
+    rows, began = [], time.perf_counter()
+    for section, fault, fn in FAULTS:
+        if args.only and args.only not in fn.__name__:
+            continue
+        outcome, times, problem = measure(fn, runs)
+        rows.append((section, fault, outcome, times, problem))
+        print(f"{fn.__name__:28s} {problem or seconds(times)}", file=sys.stderr, flush=True)
+    report = "\n\n".join([
+        "# Faults and what poolbars does about them",
+        f"`python bench/faults.py`, {time.strftime('%Y-%m-%d')}, "
+        f"{time.perf_counter() - began:.0f} s; {runs} run{'s' if runs > 1 else ''} each "
+        "(median, min–max). Each row is checked by the script as it runs: a fault that "
+        "does not behave as written makes it fail.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, poolbars {pb.__version__}.",
+        table(rows)])
+    print(report)
+    if not args.quick and not args.only:
+        OUT.write_text(report + "\n")
+    return 1 if any(row[4] for row in rows) else 0
 
 
 if __name__ == "__main__":
-    for name, measure in (("killed worker detected after", detection),
-                          ("interrupt to no worker left", interrupt)):
-        times = [measure() for _ in range(5)]
-        print(f"{name:30s} median {statistics.median(times) * 1000:6.1f} ms "
-              f"(min {min(times) * 1000:.1f}, max {max(times) * 1000:.1f})")
+    sys.exit(main())
