@@ -13,6 +13,7 @@ Times are wall-clock seconds on this machine (median of the runs; min–max besi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import io
 import json
@@ -197,7 +198,8 @@ def sigkill_at_3(x):
 
 def child_then_sleep(folder, seconds=60):
     child = subprocess.Popen(["sleep", "600"])
-    Path(folder, f"{child.pid}.pid").write_text(str(child.pid))
+    Path(folder, "tmp").write_text(str(child.pid))
+    os.rename(Path(folder, "tmp"), Path(folder, f"{child.pid}.pid"))  # whole, or not there
     time.sleep(seconds)
 
 
@@ -227,6 +229,7 @@ class FlakyGpu(pb.Worker):
         self.gpu = gpu
 
     def process(self, item):
+        time.sleep(0.05)  # long enough that every worker is sent work, and set up
         return item * 10
 
 
@@ -262,6 +265,16 @@ def hostile_task(x):
         bar.update(float("inf"))
         bar.update(10 ** 400)
     return x
+
+
+def closes_fds(x):
+    if x == 2:
+        os.closerange(3, 1024)
+    return x
+
+
+def map_in_thread(pool, start, out):
+    out[start] = pool.map(quick, range(start, start + 200))
 
 
 def reads_until_raise(k):
@@ -596,14 +609,14 @@ def f_input_raises():
 def f_hostile_text():
     out = io.StringIO()
     start = time.perf_counter()
-    with pb.Pool(1, display="log", title="\x1b[2J[bold]t[/bold]") as pool:
-        import contextlib
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        with pb.Pool(1, display="log", title="\x1b[2J[bold]t[/bold]") as pool:
             pool.map(hostile_task, range(2))
             size = len(json.dumps(pool.snapshot()))
     took = time.perf_counter() - start
     text = out.getvalue()
     check("\x1b" not in text and "\x07" not in text and "\r" not in text, "control characters")
+    check("\\x1b[2J[bold]t[/bold]" in text, "the title printed literally")
     check(size < 200_000, f"snapshot of {size} bytes")
     return Outcome("ESC, BEL, CR and markup in task text are printed inert; a 1 MB "
                    "description is capped; NaN/inf/10**400 updates do not raise",
@@ -672,12 +685,217 @@ def f_journal_torn():
                    f"`{said[0][:80]}`" if said else "resumes", time.perf_counter() - start)
 
 
+def f_closed_fds():
+    start = time.perf_counter()
+    with pb.Pool(1, display=None, on_error="return", chunksize=4) as pool:
+        pool.map(closes_fds, range(4))
+    f = pool.failures
+    check(len(f) == 1 and f[0].index == 2 and f[0].kind == "crashed", f"failures {f}")
+    return Outcome("the crash is pinned on the task that closed its worker's pipes",
+                   f"`{f[0].error[:90]}`", time.perf_counter() - start)
+
+
+def f_threads():
+    out = {}
+    with pb.Pool(2, display=None) as pool:
+        start = time.perf_counter()
+        threads = [threading.Thread(target=map_in_thread, args=(pool, n * 1000, out))
+                   for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        took = time.perf_counter() - start
+    check(all(out[n * 1000] == list(range(n * 1000, n * 1000 + 200)) for n in range(4)),
+          "every thread's results")
+    return Outcome("four threads map on one pool at once", "each gets its own results",
+                   took)
+
+
+def f_log_message():
+    out = io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        with pb.Pool(1, display="log") as pool:
+            pb.message("loading the data")
+            pool.map(quick, range(2))
+    check("main: loading the data" in out.getvalue(), out.getvalue()[-300:])
+    return Outcome("`pb.message()` in the main process with the log view is printed",
+                   "`main: loading the data`", time.perf_counter() - start)
+
+
+def _silent_peer(hang_up: bool) -> tuple:
+    listener = socket.create_server(("127.0.0.1", 0))
+    held = []
+
+    def accept():
+        while True:
+            try:
+                conn = listener.accept()[0]
+            except OSError:
+                return
+            held.append(conn) if not hang_up else conn.close()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return listener, held
+
+
+def f_hang_up_server():
+    listener, _ = _silent_peer(hang_up=True)
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pb.connect(listener.getsockname(), os.urandom(32)).close()
+    took = time.perf_counter() - start
+    listener.close()
+    check([w.category for w in caught] == [RuntimeWarning], f"warnings {caught}")
+    return Outcome("`pb.connect()` to a server that hangs up gives up at once",
+                   f"one warning: `{str(caught[0].message)[:80]}`", took)
+
+
+def _threads_gone(before: set) -> float:
+    start = time.perf_counter()
+    while any(t not in before for t in threading.enumerate()):
+        check(time.perf_counter() - start < 20, "threads left")
+        time.sleep(0.01)
+    return time.perf_counter() - start
+
+
+def f_silent_client():
+    with pb.Panel(display=None) as panel:
+        before = set(threading.enumerate())
+        sock = socket.create_connection(panel.connect_info()["address"])
+        start = time.perf_counter()
+        while set(threading.enumerate()) <= before:  # the panel takes the connection
+            check(time.perf_counter() - start < 5, "the connection was never served")
+            time.sleep(0.001)
+        took = time.perf_counter() - start + _threads_gone(before)
+        sock.close()
+    return Outcome("a connection that never speaks is let go", "its thread ends", took)
+
+
+def f_closed_remote():
+    with pb.Panel(display=None) as panel:
+        before = set(threading.enumerate())
+        remote = pb.connect(**panel.connect_info())
+        with remote.bar(3) as bar:
+            bar.update(3)
+        start = time.perf_counter()
+        remote.close()
+        took = time.perf_counter() - start + _threads_gone(before)
+    return Outcome("a closed `Remote` releases its threads, here and in the panel",
+                   "no thread left", took)
+
+
+def f_malformed_batch():
+    from poolbars import channel
+
+    with pb.Panel(display=None) as panel:
+        info = panel.connect_info()
+        outbox = channel.connect(info["address"], info["authkey"])
+        start = time.perf_counter()
+        outbox.put(pickle.dumps([("bar", "x", 1)]))
+        while panel.snapshot()["overall"]["dropped"] < 1:
+            check(time.perf_counter() - start < 10, "never counted")
+            time.sleep(0.001)
+        took = time.perf_counter() - start
+        outbox.close()
+        remote = pb.connect(**info)
+        with remote.bar(2, desc="after") as bar:
+            bar.update(2)
+        remote.close()
+        while panel.state.bars_finished < 1:
+            check(time.perf_counter() - start < 10, "the panel stopped serving")
+            time.sleep(0.01)
+    return Outcome("a malformed batch from an authenticated peer is dropped whole; the "
+                   "panel serves everyone else", "`overall.dropped` counts it", took)
+
+
+def _report_bars(info, name, bars=6):
+    remote = pb.connect(**info, name=name)
+    for _ in range(bars):
+        with remote.bar(20, desc=name) as bar:
+            for _ in range(20):
+                bar.update(1)
+                time.sleep(0.002)
+    remote.close()
+
+
+def f_fifty_reporters():
+    with pb.Panel(display=None) as panel:
+        info = panel.connect_info()
+        start = time.perf_counter()
+        threads = [threading.Thread(target=_report_bars, args=(info, f"r{i}"))
+                   for i in range(50)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        while panel.state.bars_finished < 300:
+            check(time.perf_counter() - start < 60, "bars never finished")
+            time.sleep(0.01)
+        took = time.perf_counter() - start
+        with panel.state.lock:
+            states = {(lane.state, bar.n, bar.closed)
+                      for lane in panel.state.lanes.values() for bar in lane.bars.values()}
+    check(states == {("done", 20, True)}, f"states {states}")
+    return Outcome("50 concurrent reporters × 6 bars: each bar ends in its last state",
+                   "every lane `done` at its final count", took)
+
+
+def f_bad_authkey():
+    start = time.perf_counter()
+    try:
+        pb.connect(("127.0.0.1", 9), "not-hex")
+    except ValueError as exc:
+        return Outcome("an authkey string that is not hex is refused before connecting",
+                       f"`ValueError: {str(exc)[:80]}`", time.perf_counter() - start)
+    raise NotAsDocumented("a non-hex authkey was taken")
+
+
+def f_journal_changed_item():
+    folder = tempfile.mkdtemp()
+    journal = Path(folder, "run.jsonl")
+    items = list(range(10_000))
+    with pb.Pool(2, display=None, journal=journal) as pool:
+        pool.map(quick, items)
+    items[5_000] = -1
+    start = time.perf_counter()
+    try:
+        with pb.Pool(2, display=None, journal=journal) as pool:
+            pool.map(quick, items)
+    except ValueError as exc:
+        return Outcome("a change to item 5,000 of 10,000 is found; nothing runs",
+                       f"`ValueError: {str(exc)[:80]}…`", time.perf_counter() - start)
+    raise NotAsDocumented("a changed item was not noticed")
+
+
+def f_journal_damaged():
+    folder = tempfile.mkdtemp()
+    journal = Path(folder, "run.jsonl")
+    with pb.Pool(1, display=None, journal=journal) as pool:
+        pool.map(quick, range(6))
+    lines = journal.read_text().splitlines(keepends=True)
+    lines[2] = "not json at all\n"
+    journal.write_text("".join(lines))
+    start = time.perf_counter()
+    try:
+        with pb.Pool(1, display=None, journal=journal) as pool:
+            pool.map(quick, range(6))
+    except ValueError as exc:
+        check("line 3" in str(exc), str(exc))
+        return Outcome("a damaged line inside a journal is refused before anything starts",
+                       f"`ValueError: {str(exc)[:80]}…`", time.perf_counter() - start)
+    raise NotAsDocumented("a damaged line was taken")
+
+
 FAULTS = [
     ("§1", "a task's exception class lives in `__main__`", f_main_class),
     ("§1", "a task raises `KeyboardInterrupt`", f_base_exception),
     ("§1", "an exception whose `__str__` raises", f_unprintable),
     ("§1", "a result that cannot be unpickled in the parent", f_unloadable_result),
     ("§1", "a worker dies while pickling item 2's result", f_dies_sending),
+    ("§1", "a task closes its worker's file descriptors", f_closed_fds),
     ("§1", "a worker is SIGKILLed mid-task", f_killed_worker),
     ("§2", "a timed-out task's grandchild process", f_grandchild_timeout),
     ("§2", "a cancelled task's grandchild process", f_grandchild_cancel),
@@ -693,13 +911,23 @@ FAULTS = [
     ("§3", "`Worker.setup` hangs past `timeout`", f_setup_hangs),
     ("§3", "a slow `setup` with a short `timeout`", f_timeout_excludes_setup),
     ("§3", "two Ctrl-C in quick succession", f_double_ctrl_c),
+    ("§3", "`map` from four threads on one pool", f_threads),
     ("§4", "the input iterator raises at item 5", f_input_raises),
     ("§5", "`Worker.setup` fails on one worker of three", f_setup_some),
     ("§5", "`Worker.teardown` raises", f_teardown_raises),
     ("§6", "task text with ESC, BEL, CR, markup, 1 MB, NaN", f_hostile_text),
+    ("§6", "`pb.message()` in the main process, log view", f_log_message),
     ("§7", "`pb.connect()` to a server that never answers", f_silent_server),
+    ("§7", "`pb.connect()` to a server that hangs up", f_hang_up_server),
+    ("§7", "a connection to a panel that never speaks", f_silent_client),
+    ("§7", "`Remote.close()`", f_closed_remote),
+    ("§7", "a malformed batch from an authenticated peer", f_malformed_batch),
+    ("§7", "50 concurrent reporters", f_fifty_reporters),
+    ("§7", "an authkey string that is not hex", f_bad_authkey),
     ("§8", "the same script re-run under another hash seed", f_journal_seed),
+    ("§8", "item 5,000 of a journaled input changed", f_journal_changed_item),
     ("§8", "a journal whose last line was torn by a crash", f_journal_torn),
+    ("§8", "a damaged line inside a journal", f_journal_damaged),
 ]
 
 
