@@ -890,44 +890,82 @@ def f_journal_damaged():
 
 
 FAULTS = [
-    ("§1", "a task's exception class lives in `__main__`", f_main_class),
-    ("§1", "a task raises `KeyboardInterrupt`", f_base_exception),
-    ("§1", "an exception whose `__str__` raises", f_unprintable),
-    ("§1", "a result that cannot be unpickled in the parent", f_unloadable_result),
-    ("§1", "a worker dies while pickling item 2's result", f_dies_sending),
-    ("§1", "a task closes its worker's file descriptors", f_closed_fds),
-    ("§1", "a worker is SIGKILLed mid-task", f_killed_worker),
-    ("§2", "a timed-out task's grandchild process", f_grandchild_timeout),
-    ("§2", "a cancelled task's grandchild process", f_grandchild_cancel),
-    ("§2", "pool exit with a task's grandchild running", f_grandchild_exit),
-    ("§2", "Ctrl-C to the process group, grandchildren running", f_ctrl_c_group),
-    ("§2", "a task detaches `sleep 60 &`", f_detached),
-    ("§2", "a pool created inside a task", f_nested),
-    ("§3", "`with pool:` a second time", f_closed_pool),
-    ("§3", "an `imap` iterated after its pool closed", f_imap_after_close),
-    ("§3", "`handle.cancel()` mid-map", f_handle_cancel),
-    ("§3", "a pool garbage-collected unclosed", f_gc_unclosed),
-    ("§3", "`Worker.setup` raises in every worker", f_start_fails),
-    ("§3", "`Worker.setup` hangs past `timeout`", f_setup_hangs),
-    ("§3", "a slow `setup` with a short `timeout`", f_timeout_excludes_setup),
-    ("§3", "two Ctrl-C in quick succession", f_double_ctrl_c),
-    ("§3", "`map` from four threads on one pool", f_threads),
-    ("§4", "the input iterator raises at item 5", f_input_raises),
-    ("§5", "`Worker.setup` fails on one worker of three", f_setup_some),
-    ("§5", "`Worker.teardown` raises", f_teardown_raises),
-    ("§6", "task text with ESC, BEL, CR, markup, 1 MB, NaN", f_hostile_text),
-    ("§6", "`pb.message()` in the main process, log view", f_log_message),
-    ("§7", "`pb.connect()` to a server that never answers", f_silent_server),
-    ("§7", "`pb.connect()` to a server that hangs up", f_hang_up_server),
-    ("§7", "a connection to a panel that never speaks", f_silent_client),
-    ("§7", "`Remote.close()`", f_closed_remote),
-    ("§7", "a malformed batch from an authenticated peer", f_malformed_batch),
-    ("§7", "50 concurrent reporters", f_fifty_reporters),
-    ("§7", "an authkey string that is not hex", f_bad_authkey),
-    ("§8", "the same script re-run under another hash seed", f_journal_seed),
-    ("§8", "item 5,000 of a journaled input changed", f_journal_changed_item),
-    ("§8", "a journal whose last line was torn by a crash", f_journal_torn),
-    ("§8", "a damaged line inside a journal", f_journal_damaged),
+    ("§1", "a task's exception class lives in `__main__`", f_main_class,
+     "map call to raise"),
+    ("§1", "a task raises `KeyboardInterrupt`", f_base_exception,
+     "the whole `with` block"),
+    ("§1", "an exception whose `__str__` raises", f_unprintable,
+     "the whole `with` block"),
+    ("§1", "a result that cannot be unpickled in the parent", f_unloadable_result,
+     "the whole `with` block"),
+    ("§1", "a worker dies while pickling item 2's result", f_dies_sending,
+     "the whole `with` block"),
+    ("§1", "a task closes its worker's file descriptors", f_closed_fds,
+     "the whole `with` block"),
+    ("§1", "a worker is SIGKILLed mid-task", f_killed_worker,
+     "map call to the failure recorded"),
+    ("§2", "a timed-out task's grandchild process", f_grandchild_timeout,
+     "task running to grandchild gone, the 1 s timeout included"),
+    ("§2", "a cancelled task's grandchild process", f_grandchild_cancel,
+     "`cancel()` to grandchild gone"),
+    ("§2", "pool exit with a task's grandchild running", f_grandchild_exit,
+     "leaving `with` to grandchild gone"),
+    ("§2", "Ctrl-C to the process group, grandchildren running", f_ctrl_c_group,
+     "SIGINT to the script's exit"),
+    ("§2", "a task detaches `sleep 60 &`", f_detached,
+     "leaving `with` to the block's end"),
+    ("§2", "a pool created inside a task", f_nested,
+     "the whole outer `with` block"),
+    ("§3", "`with pool:` a second time", f_closed_pool,
+     "`with` to raise"),
+    ("§3", "an `imap` iterated after its pool closed", f_imap_after_close,
+     "next read to raise"),
+    ("§3", "`handle.cancel()` mid-map", f_handle_cancel,
+     "`cancel()` to `result()` returned"),
+    ("§3", "a pool garbage-collected unclosed", f_gc_unclosed,
+     "`del pool; gc.collect()` to workers gone"),
+    ("§3", "`Worker.setup` raises in every worker", f_start_fails,
+     "`with` to raise"),
+    ("§3", "`Worker.setup` hangs past `timeout`", f_setup_hangs,
+     "`with` to raise; the default allowance is max(10 s, 10 × timeout)"),
+    ("§3", "a slow `setup` with a short `timeout`", f_timeout_excludes_setup,
+     "the whole `with` block"),
+    ("§3", "two Ctrl-C in quick succession", f_double_ctrl_c,
+     "first SIGINT to the script's exit"),
+    ("§3", "`map` from four threads on one pool", f_threads,
+     "threads started to all joined"),
+    ("§4", "the input iterator raises at item 5", f_input_raises,
+     "first read to raise"),
+    ("§5", "`Worker.setup` fails on one worker of three", f_setup_some,
+     "the whole `with` block"),
+    ("§5", "`Worker.teardown` raises", f_teardown_raises,
+     "the whole `with` block"),
+    ("§6", "task text with ESC, BEL, CR, markup, 1 MB, NaN", f_hostile_text,
+     "the whole `with` block"),
+    ("§6", "`pb.message()` in the main process, log view", f_log_message,
+     "the whole `with` block"),
+    ("§7", "`pb.connect()` to a server that never answers", f_silent_server,
+     "`pb.connect()` to its return; the handshake allows 5 s"),
+    ("§7", "`pb.connect()` to a server that hangs up", f_hang_up_server,
+     "`pb.connect()` to its return"),
+    ("§7", "a connection to a panel that never speaks", f_silent_client,
+     "connection served to its thread's end; the handshake allows 5 s"),
+    ("§7", "`Remote.close()`", f_closed_remote,
+     "`close()` to every thread gone"),
+    ("§7", "a malformed batch from an authenticated peer", f_malformed_batch,
+     "`put` to counted"),
+    ("§7", "50 concurrent reporters", f_fifty_reporters,
+     "threads started to every bar shown in its last state"),
+    ("§7", "an authkey string that is not hex", f_bad_authkey,
+     "`pb.connect()` to raise"),
+    ("§8", "the same script re-run under another hash seed", f_journal_seed,
+     "one run of the script, in a new interpreter"),
+    ("§8", "item 5,000 of a journaled input changed", f_journal_changed_item,
+     "`with` to raise"),
+    ("§8", "a journal whose last line was torn by a crash", f_journal_torn,
+     "the whole second `with` block"),
+    ("§8", "a damaged line inside a journal", f_journal_damaged,
+     "`with` to raise"),
 ]
 
 
@@ -951,15 +989,15 @@ def seconds(times: list[float]) -> str:
 
 
 def table(rows: list[tuple]) -> str:
-    lines = ["| § | fault | what happens | what the user sees | how long |",
-             "|---|---|---|---|---|"]
-    for section, fault, outcome, times, problem in rows:
+    lines = ["| § | fault | what happens | what the user sees | how long | timed |",
+             "|---|---|---|---|---|---|"]
+    for section, fault, outcome, times, problem, clock in rows:
         if problem:
-            lines.append(f"| {section} | {fault} | **{problem}** | | |")
+            lines.append(f"| {section} | {fault} | **{problem}** | | | |")
         else:
             sees = outcome.sees.replace("|", "\\|").replace("\n", " ")
             lines.append(f"| {section} | {fault} | {outcome.happens} | {sees} | "
-                         f"{seconds(times)} |")
+                         f"{seconds(times)} | {clock} |")
     return "\n".join(lines)
 
 
@@ -971,11 +1009,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     runs = 1 if args.quick else args.runs
     rows, began = [], time.perf_counter()
-    for section, fault, fn in FAULTS:
+    for section, fault, fn, clock in FAULTS:
         if args.only and args.only not in fn.__name__:
             continue
         outcome, times, problem = measure(fn, runs)
-        rows.append((section, fault, outcome, times, problem))
+        rows.append((section, fault, outcome, times, problem, clock))
         print(f"{fn.__name__:28s} {problem or seconds(times)}", file=sys.stderr, flush=True)
     report = "\n\n".join([
         "# Faults and what poolbars does about them",
