@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import collections
 import itertools
-import math
 import os
 import queue
 import signal
@@ -37,12 +36,10 @@ from multiprocess.connection import wait
 
 from . import events as ev
 from . import wire, worker
+from .chunking import next_chunk_size
 from .errors import Failure, RemoteFailure, TaskTimeout, short_repr
 from .wire import NO_ITEM, SENDING, SLOT_WIDTH
 
-CHUNK_SECONDS = 0.05  # target work per chunk once items prove quick
-MAX_GROWTH = 4  # a chunk is at most this many times the last one
-TAIL_SECONDS = 0.005  # near the end chunks shrink so workers finish together, down to this
 STOP_GRACE = 1.0  # seconds a worker gets to exit after STOP before it is killed
 # a worker's start-up and setup are not the task's time: with a `timeout` and no
 # `setup_timeout`, they may take max(SETUP_MIN_SECONDS, SETUP_FACTOR × timeout) each
@@ -319,25 +316,10 @@ class Dispatcher:
         return None
 
     def _chunk_size(self, job: Job) -> int:
-        pool = self.pool
-        if pool.chunksize is not None:
-            size = pool.chunksize
-        elif job.timing is None:
-            size = 1
-        else:
-            count, seconds = job.timing
-            per_item = seconds / count
-            size = count * MAX_GROWTH if seconds <= 0 else int(CHUNK_SECONDS / per_item)
-            size = max(min(size, count * MAX_GROWTH), 1)
-            if job.length is not None and job.length > job.read:  # leave work for all at the end
-                share = math.ceil((job.length - job.read) / (2 * pool.processes))
-                floor = 1 if seconds <= 0 else int(TAIL_SECONDS / per_item)
-                size = min(size, max(share, floor))
-        limit = job.max_in_flight
-        if limit is None:
-            limit = max(4 * pool.processes * size, 64)
-        room = limit - (job.read - job.consumed)
-        return max(min(size, room), 0)
+        return next_chunk_size(job.timing, chunksize=self.pool.chunksize,
+                               processes=self.pool.processes, length=job.length,
+                               read=job.read, consumed=job.consumed,
+                               max_in_flight=job.max_in_flight)
 
     def _read(self, job: Job, size: int) -> Chunk | None:
         items: list = []
