@@ -20,6 +20,7 @@ import time
 from urllib.parse import urlparse
 
 from . import events as ev
+from . import kinds
 from . import reporting
 from .dispatch import Chunk, Dispatcher
 from .errors import RemoteFailure, short_repr
@@ -122,7 +123,7 @@ class ClusterDispatcher(Dispatcher):
             return
         remote = RemoteFailure.from_exception(exc)
         if crashed:
-            remote.exc_type = "WorkerCrashed"
+            remote.exc_type = kinds.KINDS["crashed"].exception
             remote.message = f"Dask lost the workers running this item: {exc}"
         kind = "crashed" if crashed else "error"
         self._post((ev.DONE, None, 0, time.time()))

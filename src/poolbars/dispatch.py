@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import collections
 import itertools
-import math
 import os
 import queue
 import signal
@@ -36,13 +35,12 @@ from typing import Iterable
 from multiprocess.connection import wait
 
 from . import events as ev
+from . import kinds
 from . import wire, worker
+from .chunking import next_chunk_size
 from .errors import Failure, RemoteFailure, TaskTimeout, short_repr
 from .wire import NO_ITEM, SENDING, SLOT_WIDTH
 
-CHUNK_SECONDS = 0.05  # target work per chunk once items prove quick
-MAX_GROWTH = 4  # a chunk is at most this many times the last one
-TAIL_SECONDS = 0.005  # near the end chunks shrink so workers finish together, down to this
 STOP_GRACE = 1.0  # seconds a worker gets to exit after STOP before it is killed
 # a worker's start-up and setup are not the task's time: with a `timeout` and no
 # `setup_timeout`, they may take max(SETUP_MIN_SECONDS, SETUP_FACTOR × timeout) each
@@ -319,25 +317,10 @@ class Dispatcher:
         return None
 
     def _chunk_size(self, job: Job) -> int:
-        pool = self.pool
-        if pool.chunksize is not None:
-            size = pool.chunksize
-        elif job.timing is None:
-            size = 1
-        else:
-            count, seconds = job.timing
-            per_item = seconds / count
-            size = count * MAX_GROWTH if seconds <= 0 else int(CHUNK_SECONDS / per_item)
-            size = max(min(size, count * MAX_GROWTH), 1)
-            if job.length is not None and job.length > job.read:  # leave work for all at the end
-                share = math.ceil((job.length - job.read) / (2 * pool.processes))
-                floor = 1 if seconds <= 0 else int(TAIL_SECONDS / per_item)
-                size = min(size, max(share, floor))
-        limit = job.max_in_flight
-        if limit is None:
-            limit = max(4 * pool.processes * size, 64)
-        room = limit - (job.read - job.consumed)
-        return max(min(size, room), 0)
+        return next_chunk_size(job.timing, chunksize=self.pool.chunksize,
+                               processes=self.pool.processes, length=job.length,
+                               read=job.read, consumed=job.consumed,
+                               max_in_flight=job.max_in_flight)
 
     def _read(self, job: Job, size: int) -> Chunk | None:
         items: list = []
@@ -620,7 +603,7 @@ class Dispatcher:
         self._setup_failed(slot, RemoteFailure("WorkerCrashed", text, f"WorkerCrashed: {text}\n"))
         self._retire_for_good(slot)
 
-    def _lost(self, slot: Slot, kind: str, how: str) -> None:
+    def _lost(self, slot: Slot, kind: kinds.Kind, how: str) -> None:
         """The worker in `slot` is gone mid-chunk: settle the item it was running as
         `kind`, put the rest of the chunk back in line, start a new worker. If it had not
         started the chunk, the chunk goes back whole, once; lost again, its first item
@@ -647,7 +630,7 @@ class Dispatcher:
                 self._replace(slot, "crashed")
                 return
             offset = 0
-        exc_type = "TaskTimeout" if kind == "timeout" else "WorkerCrashed"
+        exc_type = kinds.outcome(kind).exception
         text = f"worker {slot.number} (pid {slot.pid}) {how}"
         remote = RemoteFailure(exc_type, text, f"{exc_type}: {text}\n")
         self._settle_failure(chunk, offset, kind, remote, slot.number)
@@ -657,7 +640,7 @@ class Dispatcher:
 
     # -- settling ----------------------------------------------------------------------
 
-    def _failure_or_retry(self, chunk: Chunk, offset: int, kind: str, remote: RemoteFailure,
+    def _failure_or_retry(self, chunk: Chunk, offset: int, kind: kinds.Kind, remote: RemoteFailure,
                           worker_number) -> Failure | None:
         """The Failure to report for this item, or None if it goes back for another try."""
         job = chunk.job
@@ -673,14 +656,14 @@ class Dispatcher:
                           exc_type=remote.exc_type, message=remote.message,
                           traceback=remote.traceback, worker=worker_number,
                           attempts=chunk.attempt, remote=remote)
-        counter = {"timeout": "timed_out", "crashed": "crashed"}.get(kind, "failed")
+        counter = kinds.outcome(kind).counter
         setattr(self.stats, counter, getattr(self.stats, counter) + 1)
         self.failures.append(failure)
         self._post((ev.FAIL, worker_number, index, label, kind, failure.error,
                     failure.traceback, failure.attempts, time.time()))
         return failure
 
-    def _settle_failure(self, chunk: Chunk, offset: int, kind: str, remote: RemoteFailure,
+    def _settle_failure(self, chunk: Chunk, offset: int, kind: kinds.Kind, remote: RemoteFailure,
                         worker_number, retry: bool = True) -> None:
         """Settle one item of `chunk` as failed (or put it back for another try)."""
         one = chunk.one(offset, attempt=None if retry else chunk.job.retries + 1)
@@ -914,7 +897,7 @@ class Dispatcher:
             chunk, slot.chunk, slot.loading = slot.chunk, None, None
             chunk.job.requeued.appendleft(chunk)
 
-    def _worker_failure(self, slot: Slot, kind: str, remote: RemoteFailure) -> Failure:
+    def _worker_failure(self, slot: Slot, kind: kinds.WorkerKind, remote: RemoteFailure) -> Failure:
         """Record a failure of the worker itself (kind "setup" or "teardown"), not of an item."""
         failure = Failure(index=None, item="", kind=kind, exc_type=remote.exc_type,
                           message=remote.message, traceback=remote.traceback,

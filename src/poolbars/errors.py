@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from types import FunctionType
 
 from . import wire
+from .kinds import Kind, WorkerKind, outcome
 
 
 class TaskFailed(Exception):
@@ -43,6 +44,10 @@ class WorkerCrashed(TaskFailed):
     """The worker process running a task died (exit code or signal in the message)."""
 
     kind = "crashed"
+
+
+# the classes kinds.KINDS names, by name: a failure's kind picks its class through it
+_TASK_ERRORS = {cls.__name__: cls for cls in (TaskFailed, TaskTimeout, WorkerCrashed)}
 
 
 class RemoteTraceback(Exception):
@@ -215,7 +220,7 @@ class Failure:
 
     index: int | None
     item: str
-    kind: str  # "error", "timeout" or "crashed"; of a worker itself: "setup", "teardown"
+    kind: Kind | WorkerKind  # how the item failed, or (of a worker) setup or teardown
     exc_type: str
     message: str
     traceback: str
@@ -230,7 +235,7 @@ class Failure:
     def to_exception(self) -> TaskFailed:
         """The exception to raise for this failure in the parent."""
         original = self.remote.exception() if self.remote else None
-        base = {"timeout": TaskTimeout, "crashed": WorkerCrashed}.get(self.kind, TaskFailed)
+        base = _TASK_ERRORS[outcome(self.kind).exception]
         # a BaseException that is no Exception (KeyboardInterrupt, …) is not re-raised as
         # itself: here it would read as the user's own Ctrl-C or exit
         if isinstance(original, Exception) and self.kind in ("error", "setup"):

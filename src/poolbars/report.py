@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from .kinds import status as status_of
+
 
 @dataclass
 class TaskRecord:
@@ -69,9 +71,6 @@ class RunReport:
         return json.dumps(self.to_dict(), **kwargs)
 
 
-STATUS = {"error": "failed"}  # a failure's kind -> the task status it ends in
-
-
 def build(title: str, status: str, started, ended, stats: dict, runs: list, inner: dict,
           dropped: int, positions: dict, worker_failures=()) -> RunReport:
     """`positions`: {map number: input position of each item sent}, for maps that skipped
@@ -86,7 +85,7 @@ def build(title: str, status: str, started, ended, stats: dict, runs: list, inne
             index = position + offset if where is None else where[position + offset]
             tasks.append(TaskRecord(
                 job, index, label if label is not None else f"#{index}", worker, start, end,
-                STATUS.get(kind, kind), attempts, n, total, error))
+                status_of(kind), attempts, n, total, error))
     tasks.sort(key=lambda t: (t.map, t.index))
     workers = [WorkerRecord(f.worker, f.kind, f.exc_type, f.message, f.traceback)
                for f in worker_failures]

@@ -16,6 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from . import events as ev
+from . import kinds
 from .timeline import Throughput, Timeline
 
 MAX_LANES = 64
@@ -255,13 +256,9 @@ class PanelState:
     def _fail(self, worker, index, label, kind, error, traceback, attempts, t):
         self._settle(worker, index)
         error = clip(error, MAX_ERROR_CHARS)
-        self.timeline.mark(str(worker), "failed" if kind == "error" else kind, error)
-        if kind == "timeout":
-            self.timed_out += 1
-        elif kind == "crashed":
-            self.crashed += 1
-        else:
-            self.failed += 1
+        self.timeline.mark(str(worker), kinds.status(kind), error)
+        counter = kinds.outcome(kind).counter
+        setattr(self, counter, getattr(self, counter) + 1)
         self.failure_count += 1
         if len(self.failures) < MAX_FAILURES:
             name = f"worker {worker}" if worker is not None else None

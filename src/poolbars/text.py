@@ -9,6 +9,8 @@ import html as _html
 import math
 import textwrap
 
+from .kinds import COUNTERS
+
 SNAPSHOT_KEYS = ("title", "status", "overall", "lanes", "more_lanes", "failures",
                  "more_failures", "stoppable", "stopping")
 
@@ -77,7 +79,7 @@ def counts(overall: dict) -> str:
 
 
 def finished(overall: dict) -> int:
-    return sum(overall.get(k, 0) for k in ("done", "failed", "timed_out", "crashed"))
+    return sum(overall.get(k, 0) for k in ("done", *COUNTERS))
 
 
 def progress(snapshot: dict) -> str:
