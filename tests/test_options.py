@@ -264,3 +264,17 @@ def test_run_commands_checks_retries_and_timeout_before_anything_runs():
         pool.run_commands([["true"]], timeout=0)
     assert pool.started_at is None  # refused before the pool started
     pool.close()
+
+
+def test_panel_checks_stale_after_like_the_pool():
+    with pytest.raises(ValueError, match=re.escape("stale_after=0: give a number of seconds "
+                                                   "above 0, or None")):
+        pb.Panel(display=None, stale_after=0)
+
+
+def test_journal_checks_resume_and_path_like_the_pool(tmp_path):
+    with pytest.raises(ValueError, match=re.escape("resume='maybe': give True")):
+        Journal(tmp_path / "j.jsonl", resume="maybe")
+    with pytest.raises(TypeError, match=re.escape("journal=3: give a file or directory path")):
+        Journal(3)
+    assert not (tmp_path / "j.jsonl").exists()  # refused before the file was touched
