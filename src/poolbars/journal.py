@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from . import wire
+from .options import RESUME, RESUME_FIX, check_choice, check_path
 
 SYNC_EVERY = 0.5  # seconds between fsyncs
 _PLAIN = {int, float, str, bytes, bool, type(None)}  # pickled the same way in every run
@@ -145,13 +146,11 @@ class Journal:
     """One journal file, shared by the map calls of one pool."""
 
     def __init__(self, path, resume: str | bool = True):
+        check_path("journal", path)
+        check_choice("resume", resume, RESUME, RESUME_FIX)
         path = Path(path)
         if path.is_dir():
             path = path / "journal.jsonl"
-        if resume not in (True, False, "force"):
-            raise ValueError(f"resume={resume!r}: give True (skip what the journal has), "
-                             "False (start the journal afresh) or 'force' (reuse it even "
-                             "if the function or input changed)")
         self.path = path
         self.resume = resume
         # map number -> {"fingerprint": …, "done": {position: (item digest, blob, line)}}

@@ -1,11 +1,9 @@
-"""Pool: the user's side of the parallel map. Options and their checks, the lifecycle
+"""Pool: the user's side of the parallel map. Its options (checked in `options.py`), the lifecycle
 (`with`), and the map family, which hand jobs to the dispatcher thread (`dispatch.py`)
 and turn its outcomes into results, in order, under the chosen error policy."""
 
 from __future__ import annotations
 
-import difflib
-import inspect
 import os
 import queue
 import signal
@@ -21,23 +19,16 @@ import multiprocess
 from . import events as ev
 from . import wire
 from .dispatch import END, ERROR, Dispatcher, Job, Stats
-from .display import resolve
 from .errors import Failure
+from .options import PoolOptions, check_seconds, check_whole
 from .session import Session
 
-ON_ERROR = ("raise", "return", "skip")
 _SKIP = object()  # stands in a chunk's values for an item left out (on_error="skip")
 _open_pools = 0  # pools of this process between start() and close()
 _open_lock = threading.Lock()
 _CLOSED_UNDER_JOB = ("the pool closed before this map finished, so its results are "
                      "incomplete: read imap/imap_unordered results (and wait for maps run "
                      "from other threads) inside the pool's `with` block")
-
-
-def default_start_method() -> str:
-    """forkserver where it exists: safe from a threaded kernel, and fast once started;
-    spawn elsewhere. `fork` is never the default (threads + fork can deadlock)."""
-    return "forkserver" if "forkserver" in multiprocess.get_all_start_methods() else "spawn"
 
 
 class Pool:
@@ -75,89 +66,23 @@ class Pool:
                  on_success: Callable | None = None, on_failure: Callable | None = None,
                  on_exit: Callable | None = None, capture_tqdm: bool = True, panel=None,
                  cluster=None, journal=None, resume=True, **unknown):
-        if unknown:
-            raise TypeError(_unknown_options(unknown))
-        if cluster is not None:
-            if not (hasattr(cluster, "submit") and hasattr(cluster, "scheduler_info")):
-                raise TypeError(f"cluster={cluster!r}: pass a distributed.Client "
-                                '(pip install "poolbars[dask]")')
-            local_only = {"timeout": timeout, "setup_timeout": setup_timeout,
-                          "initializer": initializer,
-                          "worker_args": worker_args, "max_tasks_per_child": max_tasks_per_child,
-                          "start_method": start_method}
-            given = [name for name, value in local_only.items() if value is not None]
-            if given:
-                raise ValueError(f"{', '.join(given)} cannot be used with cluster=: Dask "
-                                 "starts and manages its own workers")
-            if processes is None:
-                from .cluster import cluster_threads
-                processes = cluster_threads(cluster)
-        if processes is None:
-            processes = len(worker_args) if worker_args else os.cpu_count() or 1
-        _check_int("processes", processes, 1, "a whole number of worker processes, 1 or "
-                   "more (or None for one per CPU)")
-        if worker_args is not None:
-            if not isinstance(worker_args, (list, tuple)) or not all(
-                    isinstance(a, dict) for a in worker_args):
-                raise TypeError("worker_args must be a list with one dict per worker, e.g. "
-                                '[{"gpu": 0}, {"gpu": 1}]')
-            if len(worker_args) != processes:
-                raise ValueError(f"worker_args has {len(worker_args)} dicts for {processes} "
-                                 "processes: give exactly one dict per worker")
-        if on_error not in ON_ERROR:
-            raise ValueError(f"on_error={on_error!r}: choose one of {ON_ERROR}")
-        _check_int("retries", retries, 0, "a whole number of extra attempts, 0 or more")
-        for name, value in (("timeout", timeout), ("setup_timeout", setup_timeout),
-                            ("stale_after", stale_after)):
-            if value is not None and (not isinstance(value, (int, float)) or value <= 0):
-                raise ValueError(f"{name}={value!r}: give a number of seconds above 0, or None")
-        for name, value in (("chunksize", chunksize), ("max_in_flight", max_in_flight),
-                            ("max_tasks_per_child", max_tasks_per_child)):
-            if value is not None:
-                _check_int(name, value, 1, "a whole number, 1 or more, or None")
-        for name, value in (("initializer", initializer), ("on_success", on_success),
-                            ("on_failure", on_failure), ("on_exit", on_exit)):
-            if value is not None and not callable(value):
-                raise TypeError(f"{name}={value!r} is not callable")
-        methods = multiprocess.get_all_start_methods()
-        start_method = start_method or default_start_method()
-        if start_method not in methods:
-            raise ValueError(f"start_method={start_method!r} is not available here; "
-                             f"choose one of {methods}")
-        resolve(display)  # check the value now rather than on enter
-        self.processes = processes
-        self.title = title
-        self.display = display
-        self.initializer = initializer
-        self.initargs = tuple(initargs)
-        self.worker_args = list(worker_args) if worker_args is not None else None
-        self.on_error = on_error
-        self.retries = retries
-        self.timeout = timeout
-        self.setup_timeout = setup_timeout
-        self.chunksize = chunksize
-        self.max_in_flight = max_in_flight
-        self.max_tasks_per_child = max_tasks_per_child
-        self.start_method = start_method
-        self.stale_after = stale_after
-        self.on_success = on_success
-        self.on_failure = on_failure
-        self.on_exit = on_exit
-        self.capture_tqdm = bool(capture_tqdm)
-        if panel is not None and not hasattr(panel, "connect_info"):
-            raise TypeError(f"panel={panel!r}: pass a poolbars.Panel (or None for a panel of "
-                            "the pool's own)")
-        self.panel = panel
-        self.cluster = cluster
-        self.journal_path = journal
-        self.resume = resume
-        if resume not in (True, False, "force"):
-            raise ValueError(f"resume={resume!r}: give True, False or 'force'")
+        self.options = options = PoolOptions.build(
+            processes, title=title, display=display, initializer=initializer,
+            initargs=initargs, worker_args=worker_args, on_error=on_error, retries=retries,
+            timeout=timeout, setup_timeout=setup_timeout, chunksize=chunksize,
+            max_in_flight=max_in_flight, max_tasks_per_child=max_tasks_per_child,
+            start_method=start_method, stale_after=stale_after, on_success=on_success,
+            on_failure=on_failure, on_exit=on_exit, capture_tqdm=capture_tqdm, panel=panel,
+            cluster=cluster, journal=journal, resume=resume, **unknown)
+        # the options as plain attributes, as always: users and the dispatcher read them
+        vars(self).update({name: getattr(options, name) for name in PoolOptions.names()
+                           if name != "journal"}, journal_path=options.journal)
+        self.worker_args = None if worker_args is None else list(options.worker_args)
         self._journal = None
         self._maps_run = 0
         self.started_at: float | None = None
         self.closed_at: float | None = None
-        self._ctx = multiprocess.get_context(start_method)
+        self._ctx = multiprocess.get_context(self.start_method)
         self._session: Session | None = None
         self._dispatcher: Dispatcher | None = None
         self._functions: dict[int, object] = {}
@@ -411,9 +336,8 @@ class Pool:
                     and all(isinstance(a, (str, os.PathLike)) for a in command)):
                 raise TypeError(f"command {command!r}: give an argv list like "
                                 "['python', 'job.py', '--part', '3'], or a string for the shell")
-        _check_int("retries", retries, 0, "a whole number of extra attempts, 0 or more")
-        if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
-            raise ValueError(f"timeout={timeout!r}: give a number of seconds above 0, or None")
+        check_whole("retries", retries, 0, "a whole number of extra attempts, 0 or more")
+        check_seconds("timeout", timeout)
         specs = [CommandSpec(command, env, None if cwd is None else os.fspath(cwd))
                  for command in commands]
         results = self._collect(run_command, specs, wire.CALL_ITEM, on_error="return",
@@ -670,22 +594,6 @@ class _HeldInterrupt:
             previous = signal.default_int_handler
         if callable(previous):
             previous(signal.SIGINT, self.frame)
-
-
-def _check_int(name: str, value, minimum: int, what: str) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name}={value!r}: give {what}")
-
-
-def _unknown_options(unknown: dict) -> str:
-    known = [p for p in inspect.signature(Pool.__init__).parameters
-             if p not in ("self", "unknown")]
-    parts = []
-    for name in unknown:
-        close = difflib.get_close_matches(name, known, n=1)
-        parts.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    return (f"Pool got unknown option{'s' if len(parts) > 1 else ''} {', '.join(parts)}; "
-            f"the options are: {', '.join(known)}")
 
 
 def _stop_forkserver() -> None:

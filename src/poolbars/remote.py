@@ -24,6 +24,7 @@ from typing import Iterable
 from multiprocess import AuthenticationError
 
 from .channel import authkey_bytes, connect as connect_queue
+from .options import check_seconds
 from .reporting import Bar, Reporter, Tracked
 from .session import Session
 
@@ -34,9 +35,7 @@ class Panel:
     def __init__(self, title: str | None = None, *, display="auto", host: str = "127.0.0.1",
                  port: int = 0, authkey: bytes | str | None = None,
                  stale_after: float | None = None):
-        if stale_after is not None and (not isinstance(stale_after, (int, float))
-                                        or stale_after <= 0):
-            raise ValueError(f"stale_after={stale_after!r}: give seconds above 0, or None")
+        check_seconds("stale_after", stale_after)
         if authkey is not None:  # checked before a view opens: bytes, or their hex
             authkey = authkey_bytes(authkey)
         self._session = Session(title=title or "", display=display, serve=True,
