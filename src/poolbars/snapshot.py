@@ -6,12 +6,14 @@ holds them all to these types).
 The names match the JSDoc typedefs of js/state.js one for one (`Snapshot`, `Overall`,
 `Lane`, `Failure`, `Timeline`, `TimelineLane`, `Block`). The vocabularies (panel status,
 worker and lane states, failure kinds, timeline block statuses) are `Literal`s, here only.
-A number the browser reads is `float` (an `int` is one too, as in JSON).
+`Number` is a count that may be a bar's (any number), `float` a time or rate.
 """
 
 # Optional/Union, not `X | None`: these annotations are read at run time (by the contract
 # test, and typing.get_type_hints), and the package supports Python 3.9.
 from typing import List, Literal, Optional, Tuple, TypedDict, Union, get_args
+
+Number = Union[int, float]
 
 PanelStatus = Literal["running", "done", "failed", "cancelled"]
 """The run's overall status (`Snapshot.status`, the `END` event's status)."""
@@ -40,7 +42,7 @@ BlockStatus = Literal["running", "done", "failed", "timeout", "crashed", "retrie
 class Overall(TypedDict):
     """Counts and timing of the whole run (the `overall` trait)."""
 
-    done: float  # items; for a panel of bars only, the outermost bar's count
+    done: Number  # items; for a panel of bars only, the outermost bar's count
     failed: int
     timed_out: int
     crashed: int
@@ -48,7 +50,7 @@ class Overall(TypedDict):
     running: int
     retrying: int
     pending: Optional[int]  # None while the input's length is unknown
-    total: Optional[float]  # None while unknown; for a panel of bars, the bar's total
+    total: Optional[Number]  # None while unknown; for a panel of bars, the bar's total
     elapsed: float  # seconds
     rate: Optional[float]  # items per second
     eta: Optional[float]  # seconds
@@ -66,8 +68,8 @@ class Lane(TypedDict):
     task: Optional[str]  # the label of the current item
     index: Optional[int]  # the index of the current item
     desc: str
-    n: Optional[float]  # None: the bar's count is not a finite number
-    total: Optional[float]  # None: indeterminate
+    n: Optional[Number]  # None: the bar's count is not a finite number
+    total: Optional[Number]  # None: indeterminate
     unit: str
     message: str
     postfix: List[List[str]]  # [key, value] pairs
