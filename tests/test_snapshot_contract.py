@@ -71,8 +71,8 @@ def test_the_check_catches_a_missing_key_a_stray_key_and_a_wrong_type():
     assert problems(dict(row, attempts=True), snap.Failure)  # a bool is no count
     assert problems({k: v for k, v in row.items() if k != "error"}, snap.Failure)
     assert problems(dict(row, extra=1), snap.Failure)
-    assert problems([[0.0, 1.0, "done", "3", ""]], typing.List[snap.Block]) == []
-    assert problems([[0.0, 1.0, "done", "3"]], typing.List[snap.Block])
+    assert problems([[0.0, 1.0, "done", "3", ""]], list[snap.Block]) == []
+    assert problems([[0.0, 1.0, "done", "3"]], list[snap.Block])
 
 
 # -- (a) a real run's snapshots -----------------------------------------------------------
@@ -123,7 +123,7 @@ def run():
 
 
 def test_every_snapshot_of_a_real_run_has_exactly_the_typed_keys_and_types(run):
-    results, seen, final, panel = run
+    results, seen, final, _ = run
     assert isinstance(results[3], pb.Failure) and results[0] == 0
     for s in seen + [final]:
         assert problems(s, snap.Snapshot) == []
@@ -179,7 +179,7 @@ def test_the_widgets_synced_traits_are_the_snapshots_keys_with_matching_types():
 def jsdoc_typedefs(source: str) -> dict:
     """{typedef name: {property: (type, description)}} of every `@typedef {object}`."""
     found = {}
-    for block in re.findall(r"/\*\*(.*?)\*/", source, re.S):
+    for block in re.findall(r"/\*\*(.*?)\*/", source, re.DOTALL):
         name = re.search(r"@typedef \{object\} (\w+)", block)
         if name:
             found[name.group(1)] = {
@@ -231,7 +231,7 @@ def test_the_jsdoc_block_is_the_wire_list_in_order():
 
 
 def test_the_js_traits_are_the_snapshots_keys():
-    listed = re.search(r"export const TRAITS = [^[]*\[(.*?)\]", JS_STATE, re.S).group(1)
+    listed = re.search(r"export const TRAITS = [^[]*\[(.*?)\]", JS_STATE, re.DOTALL).group(1)
     assert set(re.findall(r'"(\w+)"', listed)) == set(snap.Snapshot.__annotations__)
 
 
@@ -271,8 +271,8 @@ def doc_type(tp) -> str:
 
 def test_doc_type_reads_the_types_as_the_tables_write_them():
     assert doc_type(typing.Optional[snap.Number]) == "number or null"
-    assert doc_type(typing.List[typing.List[str]]) == "list[list[str]]"
-    assert doc_type(snap.LaneState) == "str" and doc_type(typing.List[snap.Lane]) == "list[dict]"
+    assert doc_type(list[list[str]]) == "list[list[str]]"
+    assert doc_type(snap.LaneState) == "str" and doc_type(list[snap.Lane]) == "list[dict]"
 
 
 @pytest.mark.parametrize("typed", TYPED_DICTS, ids=lambda t: t.__name__)

@@ -9,9 +9,11 @@ worker and lane states, failure kinds, timeline block statuses) are `Literal`s, 
 `Number` is a count that may be a bar's (any number), `float` a time or rate.
 """
 
-# Optional/Union, not `X | None`: these annotations are read at run time (by the contract
-# test, and typing.get_type_hints), and the package supports Python 3.9.
-from typing import List, Literal, Optional, Tuple, TypedDict, Union, get_args
+from __future__ import annotations
+
+# Optional/Union, not `X | None`: these types are evaluated at run time (the aliases, and
+# typing.get_type_hints in the contract test), and the package supports Python 3.9.
+from typing import Literal, Optional, TypedDict, Union, get_args
 
 Number = Union[int, float]
 
@@ -56,7 +58,7 @@ class Overall(TypedDict):
     eta: Optional[float]  # seconds
     unit: str
     dropped: int  # malformed batches from other processes, dropped unread
-    spark: List[float]  # items finished per second, 2-second buckets, oldest first
+    spark: list[float]  # items finished per second, 2-second buckets, oldest first
 
 
 class Lane(TypedDict):
@@ -72,11 +74,11 @@ class Lane(TypedDict):
     total: Optional[Number]  # None: indeterminate
     unit: str
     message: str
-    postfix: List[List[str]]  # [key, value] pairs
+    postfix: list[list[str]]  # [key, value] pairs
     elapsed: float  # seconds on the current task
     done: int  # items this lane finished
     stalled: bool
-    spark: List[float]
+    spark: list[float]
 
 
 class Failure(TypedDict):
@@ -91,7 +93,7 @@ class Failure(TypedDict):
     attempts: int
 
 
-Block = Tuple[float, float, BlockStatus, str, str]
+Block = tuple[float, float, BlockStatus, str, str]
 """A timeline block on the wire: a list of these BLOCK_FIELDS."""
 
 BLOCK_FIELDS = ("start", "end", "status", "label", "error")
@@ -100,7 +102,7 @@ BLOCK_FIELDS = ("start", "end", "status", "label", "error")
 class TimelineLane(TypedDict):
     key: str
     name: str
-    blocks: List[Block]
+    blocks: list[Block]
 
 
 class Timeline(TypedDict):
@@ -108,7 +110,7 @@ class Timeline(TypedDict):
 
     t0: Optional[float]  # epoch seconds of the first start; None before it
     t1: float
-    lanes: List[TimelineLane]
+    lanes: list[TimelineLane]
     more_blocks: int
 
 
@@ -116,9 +118,9 @@ class _Snapshot(TypedDict):
     title: str
     status: PanelStatus
     overall: Overall
-    lanes: List[Lane]
+    lanes: list[Lane]
     more_lanes: int
-    failures: List[Failure]
+    failures: list[Failure]
     more_failures: int
     stoppable: bool
     stopping: bool

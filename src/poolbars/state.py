@@ -1,8 +1,9 @@
 """PanelState: everything a view shows, folded from events by one writer (the collector).
 
 `PanelState.fold(event)` applies one event (see `events.py`); `snapshot(now)` returns
-the bounded, JSON-ready dict typed in `snapshot.py` and described in `docs/snapshot.md`. Finished items are only
-counted, never kept, so memory stays flat however many items a run has.
+the bounded, JSON-ready dict typed in `snapshot.py` and described in `docs/snapshot.md`.
+Finished items are only counted, never kept, so memory stays flat however many items a
+run has.
 """
 
 from __future__ import annotations
