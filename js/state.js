@@ -1,7 +1,9 @@
 /**
  * The snapshot the widget renders (docs/snapshot.md), as JSDoc types, and the
  * readers that turn whatever the model holds into well-typed values, so the DOM
- * code never meets `undefined` or a number where it wants a string.
+ * code never meets `undefined` or a number where it wants a string. The typedefs
+ * mirror the TypedDicts of src/poolbars/snapshot.py, name for name
+ * (tests/test_snapshot_contract.py holds them to it).
  * @module state
  */
 
@@ -36,6 +38,7 @@ export const TRAITS = /** @type {const} */ ([
  * @property {number | null} rate items per second
  * @property {number | null} eta seconds
  * @property {string} unit
+ * @property {number} dropped malformed batches from other processes, dropped unread
  * @property {number[]} spark items finished per second, 2-second buckets, oldest first
  */
 
@@ -43,11 +46,11 @@ export const TRAITS = /** @type {const} */ ([
  * @typedef {object} Lane
  * @property {string} key stable id, keys the DOM row
  * @property {string} name
- * @property {string} state worker state, or the task status for a bare bar
+ * @property {string} state a worker's: `starting` · `idle` · `busy` · `exited` · `crashed` · `setup failed`; a bar of its own: `running` · `done`
  * @property {string | null} task label of the current item
  * @property {number | null} index
  * @property {string} desc
- * @property {number} n
+ * @property {number} n the wire's null (not a finite number) reads as 0
  * @property {number | null} total null: indeterminate
  * @property {string} unit
  * @property {string} message
@@ -74,7 +77,7 @@ export const TRAITS = /** @type {const} */ ([
  * @typedef {object} Block
  * @property {number} start
  * @property {number} end never before `start`
- * @property {string} status `done` · `failed` · `timeout` · `crashed` · `retried` · `running`
+ * @property {string} status `done` · `failed` · `timeout` · `crashed` · `retried` · `cancelled` · `running`
  * @property {string} label the item's label, or "N items" for merged blocks
  * @property {string} error "" or the error text
  */
@@ -163,6 +166,7 @@ export function readOverall(raw) {
     rate: numOrNull(o.rate),
     eta: numOrNull(o.eta),
     unit: str(o.unit),
+    dropped: int(o.dropped),
     spark: readSpark(o.spark),
   };
 }

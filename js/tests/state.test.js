@@ -38,6 +38,12 @@ describe("readSnapshot", () => {
     assert.deepEqual(s.lanes[0].spark, []);
   });
 
+  test("overall.dropped is read as a count; missing or junk reads as 0", () => {
+    assert.equal(readSnapshot((name) => (name === "overall" ? { dropped: 3 } : undefined)).overall.dropped, 3);
+    assert.equal(readSnapshot((name) => (name === "overall" ? { dropped: "3" } : undefined)).overall.dropped, 0);
+    assert.equal(readSnapshot(() => undefined).overall.dropped, 0);
+  });
+
   test("timeline blocks: lists or objects; no end means still going; junk is dropped", () => {
     const tl = readTimeline({
       t0: 1.7e9,

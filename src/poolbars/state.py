@@ -1,8 +1,9 @@
 """PanelState: everything a view shows, folded from events by one writer (the collector).
 
 `PanelState.fold(event)` applies one event (see `events.py`); `snapshot(now)` returns
-the bounded, JSON-ready dict described in `docs/snapshot.md`. Finished items are only
-counted, never kept, so memory stays flat however many items a run has.
+the bounded, JSON-ready dict typed in `snapshot.py` and described in `docs/snapshot.md`.
+Finished items are only counted, never kept, so memory stays flat however many items a
+run has.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 
 from . import events as ev
 from . import kinds
+from . import snapshot as snap
 from .timeline import Throughput, Timeline
 
 MAX_LANES = 64
@@ -31,7 +33,7 @@ MAX_INNER = 200_000  # tasks whose final bar is remembered for the run record
 # workers send and the panel redraws every 0.1 s: a lane whose tasks are quicker than two
 # of those would be blank at most redraws, so it keeps its latest news across tasks
 QUICK_TASK_SECONDS = 0.2
-SETUP_FAILED = "setup failed"  # the worker state of a worker retired by a failed setup
+SETUP_FAILED: snap.WorkerState = "setup failed"  # the state of a worker retired by a failed setup
 
 
 def clip(text, limit=MAX_TEXT_CHARS):
@@ -87,7 +89,7 @@ class Lane:
 
     key: str
     name: str
-    state: str
+    state: snap.LaneState
     is_worker: bool = True
     pid: int | None = None
     task: int | None = None
@@ -124,13 +126,13 @@ class Lane:
 class FailureRow:
     index: int | None
     label: str
-    kind: str
+    kind: snap.FailureKind
     error: str
     traceback: str  # its end, clipped when folded
     worker: str | None
     attempts: int
 
-    def to_dict(self):
+    def to_dict(self) -> snap.Failure:
         return {"index": self.index, "label": self.label, "kind": self.kind,
                 "error": self.error, "traceback": self.traceback,
                 "worker": self.worker, "attempts": self.attempts}
@@ -144,7 +146,7 @@ class PanelState:
         self.unit = clip(unit)
         self.stale_after = stale_after  # a running task with no news this long is stalled
         self.lock = threading.Lock()  # held by the collector while folding a batch
-        self.status = "running"
+        self.status: snap.PanelStatus = "running"
         self.seen = 0
         self.total: int | None = None
         self.done = 0
@@ -190,7 +192,7 @@ class PanelState:
         if self.started is None:
             self.started = t if t is not None else time.time()
 
-    def _worker(self, worker, state, pid=None):
+    def _worker(self, worker, state: snap.WorkerState, pid=None):
         key = str(worker)
         lane = self.lanes.get(key)
         if lane is None:
@@ -203,7 +205,7 @@ class PanelState:
         if state in ("idle", "exited", "crashed", "starting"):
             lane.switch_task(None, None, None)
 
-    def _worker_fail(self, worker, pid, kind, error, traceback, t):
+    def _worker_fail(self, worker, pid, kind: snap.WorkerFailureKind, error, traceback, t):
         """The worker itself failed (kind "setup" or "teardown"): a failure row for the
         worker, not an item; after a setup, its lane shows "setup failed" and why."""
         name = f"worker {worker}"
@@ -283,7 +285,7 @@ class PanelState:
     def _control(self, stoppable, stopping):
         self.stoppable, self.stopping = stoppable, stopping
 
-    def _end(self, status, t=None):
+    def _end(self, status: snap.PanelStatus, t=None):
         self.status = status
         self.ended = t if t is not None else time.time()
         self.chunks.clear()  # the run is over: nothing runs any more
@@ -389,37 +391,18 @@ class PanelState:
                 "crashed": self.crashed, "cancelled": self.cancelled, "running": running,
                 "retrying": self.retrying, "pending": pending, "total": known}
 
-    def snapshot(self, now: float | None = None) -> dict:
-        """The bounded, JSON-ready view of this state (see docs/snapshot.md)."""
+    def snapshot(self, now: float | None = None) -> snap.Snapshot:
+        """The bounded, JSON-ready view of this state (see snapshot.py, docs/snapshot.md)."""
         now = time.time() if now is None else now
         end = self.ended if self.ended is not None else now
-        elapsed = max(end - self.started, 0.0) if self.started is not None else 0.0
         lanes = list(self.lanes.values())
-        lead = self._lead_bar(lanes)
-        if lead is None:
-            overall = self.counts()
-            rate = self.rate(now)
-            total = overall["total"]
-            remaining = None if total is None else total - self.finished - self.cancelled
-            unit = self.unit
-        else:  # no pool items: the overall bar follows the outermost bar
-            done = lead.n or 0  # None: the bar's count is no number a view can show
-            overall = dict(self.counts(), done=done, total=lead.total, pending=None)
-            rate = json_number(done / elapsed) if elapsed > 0 and done else None
-            remaining = None if lead.total is None else lead.total - done
-            unit = lead.unit
-        # nothing left (all settled, the end not yet posted): no estimate rather than "0:00"
-        running = self.status == "running" and remaining is not None and remaining > 0
-        eta = json_number(remaining / rate) if rate and running else None
-        overall.update(elapsed=round(elapsed, 3), rate=rate, eta=eta, unit=unit,
-                       dropped=self.dropped, spark=self.throughput.spark(end, self.started))
         return {
             "title": self.title,
             "status": self.status,
-            "overall": overall,
-            "lanes": [dict(self._lane_dict(lane, now, self.stale_after),
-                           spark=self.lane_throughput[lane.key].spark(end, self.started)
-                           if lane.key in self.lane_throughput else [])
+            "overall": self._overall(now, end, lanes),
+            "lanes": [self._lane_dict(lane, now, self.stale_after,
+                                      self.lane_throughput[lane.key].spark(end, self.started)
+                                      if lane.key in self.lane_throughput else [])
                       for lane in lanes[:MAX_LANES]],
             "more_lanes": max(len(lanes) - MAX_LANES, 0),
             "failures": [f.to_dict() for f in self.failures],
@@ -427,6 +410,29 @@ class PanelState:
             "stoppable": self.stoppable and self.status == "running",
             "stopping": self.stopping,
         }
+
+    def _overall(self, now: float, end: float, lanes: list) -> snap.Overall:
+        elapsed = max(end - self.started, 0.0) if self.started is not None else 0.0
+        lead = self._lead_bar(lanes)
+        counts = self.counts()
+        if lead is None:
+            done, total, unit = counts["done"], counts["total"], self.unit
+            rate = self.rate(now)
+            remaining = None if total is None else total - self.finished - self.cancelled
+        else:  # no pool items: the overall bar follows the outermost bar
+            done = lead.n or 0  # None: the bar's count is no number a view can show
+            total, unit, counts["pending"] = lead.total, lead.unit, None
+            rate = json_number(done / elapsed) if elapsed > 0 and done else None
+            remaining = None if lead.total is None else lead.total - done
+        # nothing left (all settled, the end not yet posted): no estimate rather than "0:00"
+        running = self.status == "running" and remaining is not None and remaining > 0
+        eta = json_number(remaining / rate) if rate and running else None
+        return {"done": done, "failed": counts["failed"], "timed_out": counts["timed_out"],
+                "crashed": counts["crashed"], "cancelled": counts["cancelled"],
+                "running": counts["running"], "retrying": counts["retrying"],
+                "pending": counts["pending"], "total": total,
+                "elapsed": round(elapsed, 3), "rate": rate, "eta": eta, "unit": unit,
+                "dropped": self.dropped, "spark": self.throughput.spark(end, self.started)}
 
     def timeline_view(self, now: float | None = None) -> dict:
         """The `timeline` trait: blocks per lane, times relative to the first start."""
@@ -442,7 +448,8 @@ class PanelState:
         return lanes[0].primary_bar()
 
     @staticmethod
-    def _lane_dict(lane: Lane, now: float, stale_after: float | None) -> dict:
+    def _lane_dict(lane: Lane, now: float, stale_after: float | None,
+                   spark: list) -> snap.Lane:
         bar = lane.primary_bar()
         active = lane.task is not None or (not lane.is_worker and lane.state == "running")
         stalled = bool(stale_after and active and lane.updated is not None
@@ -458,4 +465,5 @@ class PanelState:
             "elapsed": round(now - started, 3) if timing else 0.0,
             "done": lane.done,
             "stalled": stalled,
+            "spark": spark,
         }

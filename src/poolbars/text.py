@@ -10,9 +10,7 @@ import math
 import textwrap
 
 from .kinds import COUNTERS
-
-SNAPSHOT_KEYS = ("title", "status", "overall", "lanes", "more_lanes", "failures",
-                 "more_failures", "stoppable", "stopping")
+from .snapshot import SNAPSHOT_KEYS  # noqa: F401 (re-exported: the keys every view reads)
 
 # what a terminal or a log would act on: C0 codes, DEL, C1 codes, and the Unicode line
 # and paragraph separators (str.splitlines() breaks on them)

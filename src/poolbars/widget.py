@@ -1,14 +1,17 @@
-"""ProgressPanel: the anywidget wire model. Synced traits only; the shape of each is in
-docs/snapshot.md. The user-facing API is `Pool` and `track()`, not this class."""
+"""ProgressPanel: the anywidget wire model. Synced traits only: one per key of
+`snapshot.Snapshot`, typed there and described in docs/snapshot.md. The user-facing API
+is `Pool` and `track()`, not this class."""
 
 from __future__ import annotations
 
 import pathlib
+import typing
 
 import anywidget
 import traitlets as t
 
 from . import text
+from .snapshot import SNAPSHOT_KEYS, PanelStatus, Snapshot
 
 _STATIC = pathlib.Path(__file__).parent / "static"
 _BUNDLE_MISSING = (
@@ -37,7 +40,7 @@ class ProgressPanel(anywidget.AnyWidget):
     - Default: `""`
     """
 
-    status = t.Enum(["running", "done", "failed", "cancelled"], "running").tag(sync=True)
+    status = t.Enum(typing.get_args(PanelStatus), "running").tag(sync=True)
     """The run's overall status: `running`, `done`, `failed` or `cancelled`.
 
     - Type: `str`
@@ -45,19 +48,16 @@ class ProgressPanel(anywidget.AnyWidget):
     """
 
     overall = t.Dict().tag(sync=True)
-    """Counts and timing of the whole run: `done`, `failed`, `timed_out`, `crashed`,
-    `cancelled`, `running`, `retrying`, `pending`, `total` (None while unknown),
-    `elapsed` (s), `rate` (items/s or None), `eta` (s or None), `unit`.
+    """Counts and timing of the whole run (`done`, `failed`, …, `rate`, `eta`, `spark`).
 
-    - Type: `dict`
+    - Type: `dict`, a `snapshot.Overall`
     - Default: `{}`
     """
 
     lanes = t.List(t.Dict()).tag(sync=True)
-    """One dict per visible lane (a worker, or a bar of its own): `key`, `name`, `state`,
-    `task`, `index`, `desc`, `n`, `total`, `unit`, `message`, `postfix`, `elapsed`, `done`.
+    """One dict per visible lane (a worker, or a bar of its own), keyed by its `key`.
 
-    - Type: `list[dict]`
+    - Type: `list[dict]`, each a `snapshot.Lane`
     - Default: `[]`
     """
 
@@ -69,10 +69,9 @@ class ProgressPanel(anywidget.AnyWidget):
     """
 
     failures = t.List(t.Dict()).tag(sync=True)
-    """The first failed items: `index`, `label`, `kind` (`error`, `timeout`, `crashed`),
-    `error`, `traceback`, `worker`, `attempts`.
+    """The first failures, oldest first: of items, and of workers' own setup or teardown.
 
-    - Type: `list[dict]`
+    - Type: `list[dict]`, each a `snapshot.Failure`
     - Default: `[]`
     """
 
@@ -98,10 +97,9 @@ class ProgressPanel(anywidget.AnyWidget):
     """
 
     timeline = t.Dict().tag(sync=True)
-    """What ran where and when: `t0`, `t1`, `lanes` (each with `blocks` of
-    [start, end, status, label, error], seconds after `t0`), `more_blocks`.
+    """What ran where and when: blocks per lane, in seconds after `t0`.
 
-    - Type: `dict`
+    - Type: `dict`, a `snapshot.Timeline`
     - Default: `{}`
     """
 
@@ -114,14 +112,14 @@ class ProgressPanel(anywidget.AnyWidget):
         if isinstance(content, dict) and content.get("event") == "stop" and self.on_stop:
             self.on_stop()
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> Snapshot:
         """The panel's current state, in the shape the views share."""
-        return {name: getattr(self, name) for name in text.SNAPSHOT_KEYS}
+        return typing.cast(Snapshot, {name: getattr(self, name) for name in SNAPSHOT_KEYS})
 
-    def apply(self, snapshot: dict) -> None:
+    def apply(self, snapshot: Snapshot) -> None:
         """Set every trait from `snapshot` in one message (unchanged traits are not sent)."""
         with self.hold_sync():
-            for name in text.SNAPSHOT_KEYS:
+            for name in SNAPSHOT_KEYS:
                 setattr(self, name, snapshot[name])
             if "timeline" in snapshot:
                 self.timeline = snapshot["timeline"]
