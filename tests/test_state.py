@@ -119,6 +119,19 @@ def test_a_slow_task_starts_with_a_clean_lane():
     assert (lane["task"], lane["message"], lane["desc"], lane["n"]) == ("1", "", "", 0)
 
 
+def test_a_message_that_overtakes_its_tasks_start_is_shown_when_the_task_starts():
+    # the worker's message travels through the channel, the START from the dispatcher's
+    # thread: on a loaded machine the message can arrive first, and is sent only once
+    s = PanelState()
+    fold_all(s, (ev.WORKER, 0, "idle", 1), (ev.SEEN, 0, 3), (ev.START, 0, 0, 1, "0", 1.0),
+             (ev.DONE, 0, 1, 2.0), (ev.MESSAGE, 0, 1, "msg 1"), (ev.MESSAGE, 0, 5, "not yet"),
+             (ev.START, 0, 1, 1, "1", 2.0))
+    lane = s.snapshot(now=2.1)["lanes"][0]
+    assert (lane["task"], lane["message"]) == ("1", "msg 1")
+    fold_all(s, (ev.DONE, 0, 1, 3.0), (ev.MESSAGE, 0, 0, "too late"), (ev.START, 0, 2, 1, "2", 3.0))
+    assert s.snapshot(now=3.1)["lanes"][0]["message"] == ""  # a finished item's is dropped
+
+
 def test_bars_outside_a_pool_get_lanes_of_their_own_and_lead_the_overall_bar():
     s = PanelState()
     fold_all(s, (ev.BAR, "main", 1, None, "outer", 3, 10, "files", (), False, 1.0),

@@ -33,6 +33,7 @@ MAX_INNER = 200_000  # tasks whose final bar is remembered for the run record
 # workers send and the panel redraws every 0.1 s: a lane whose tasks are quicker than two
 # of those would be blank at most redraws, so it keeps its latest news across tasks
 QUICK_TASK_SECONDS = 0.2
+MAX_EARLY = 16  # messages a lane holds for tasks whose START has not come yet
 SETUP_FAILED: snap.WorkerState = "setup failed"  # the state of a worker retired by a failed setup
 
 
@@ -99,6 +100,8 @@ class Lane:
     done: int = 0
     updated: float | None = None  # when this lane last had news of its task
     bars: dict = field(default_factory=dict)
+    # messages that overtook their task's START (they come by another path, once): by task
+    early: dict = field(default_factory=dict)
 
     def switch_task(self, index, label, t):
         quick = t is not None and self.started is not None and t - self.started < QUICK_TASK_SECONDS
@@ -109,6 +112,16 @@ class Lane:
             key, bar = self._primary()
             bar.closed = True
             self.bars = {key: bar}
+        if self.early:
+            if index in self.early:
+                self.message = self.early[index]
+            self.early = {task: text for task, text in self.early.items() if task > index}
+
+    def hold_early(self, task, text) -> None:
+        """Keep the message of a task this lane has not started yet, for its START."""
+        if len(self.early) >= MAX_EARLY:
+            del self.early[min(self.early)]
+        self.early[task] = text
 
     def primary_bar(self) -> BarState | None:
         """The bar to draw: the outermost open one, else the last one closed."""
@@ -325,6 +338,11 @@ class PanelState:
         if lane is not None:
             lane.message = clip(text)
             lane.updated = time.time()
+            return
+        worker_lane = self.lanes.get(str(source)) if isinstance(source, int) else None
+        if worker_lane is not None and task is not None and (
+                worker_lane.task is None or task > worker_lane.task):
+            worker_lane.hold_early(task, clip(text))  # its START is still on the way
 
     def _lane_for(self, source, bar_id, task, t, create=True):
         """The lane that shows `task` of `source`, or None for a late event."""
