@@ -47,9 +47,18 @@ def start_tree(pid_dir: str) -> int:
 
 
 def _started(ctx) -> int:
-    process = ctx.Process(target=time.sleep, args=(60,))
+    # its pid is written once it runs its target: a signal that reaches a forked child
+    # before its bootstrap has begun is lost to multiprocessing itself, pool or not
+    ready = ctx.Event()
+    process = ctx.Process(target=_sleep_when_ready, args=(ready,))
     process.start()
+    ready.wait(10)
     return process.pid
+
+
+def _sleep_when_ready(ready) -> None:
+    ready.set()
+    time.sleep(60)
 
 
 def hold_tree(pid_dir: str) -> int:
