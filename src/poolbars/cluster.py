@@ -160,6 +160,7 @@ def run_chunk(payload: bytes, key, call: int, first: int, items: list, address, 
     """A chunk of a pool's items, run on a Dask worker (in any of its threads)."""
     from distributed import get_worker
 
+    from .wire import SlotBoard
     from .worker import _load, queue_sink, run_items
 
     worker = get_worker()
@@ -175,7 +176,8 @@ def run_chunk(payload: bytes, key, call: int, first: int, items: list, address, 
     reporter.sink([(ev.START, number, first, len(items), short_repr(items[0]), time.time())])
     reporting.install(reporter, thread_only=True)
     try:
-        values, failures = run_items(fn, call, first, items, reporter, [0] * 3, 0, False)
+        values, failures = run_items(fn, call, first, items, reporter,
+                                     SlotBoard.local().hot(0), False)
     finally:
         reporting.install(None, thread_only=True)
     return values, failures, reporter.take(), number

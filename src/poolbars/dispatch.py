@@ -39,7 +39,7 @@ from . import kinds
 from . import wire, worker
 from .chunking import next_chunk_size
 from .errors import Failure, RemoteFailure, TaskTimeout, short_repr
-from .wire import NO_ITEM, SENDING, SLOT_WIDTH
+from .wire import SlotBoard
 
 STOP_GRACE = 1.0  # seconds a worker gets to exit after STOP before it is killed
 # a worker's start-up and setup are not the task's time: with a `timeout` and no
@@ -137,7 +137,7 @@ class Slot:
     retiring: bool = False  # asked to stop (max_tasks_per_child); replace it when it exits
     failed_starts: int = 0  # deaths in a row before READY: a worker that cannot start
     since: float = field(default_factory=time.time)  # start of its start-up or setup
-    loading: bytes | None = None  # its chunk's TASKS, held until its function is set up
+    loading: bytes | None = None  # its chunk's Tasks message, held until its function is set up
     setup_failed: bool = False  # its initializer or setup failed: retired, never replaced
 
     @property
@@ -168,7 +168,7 @@ class Dispatcher:
         self.runs: list[tuple] = []  # settled runs of items, for `Pool.report()`
         self.runs_dropped = 0  # runs past MAX_RUNS, counted only
         self.positions: dict[int, list[int]] = {}  # job number -> `Job.where`, for the record
-        self._current = self.ctx.RawArray("q", [NO_ITEM, 0, 0] * pool.processes)
+        self._board = SlotBoard.create(self.ctx, pool.processes)
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         self._stop_status: str | None = None
@@ -349,8 +349,8 @@ class Dispatcher:
     def _send(self, slot: Slot, chunk: Chunk, announce: bool = True) -> None:
         job = chunk.job
         try:
-            data = wire.dumps((wire.TASKS, job.fn_id, job.call, chunk.first, chunk.items,
-                               job.timeout is not None))
+            data = wire.dumps(wire.Tasks(job.fn_id, job.call, chunk.first, chunk.items,
+                                         timed=job.timeout is not None))
         except Exception as exc:
             if len(chunk.items) > 1:  # find the culprit: send the items one by one
                 self._requeue(chunk, range(len(chunk.items)))
@@ -366,8 +366,8 @@ class Dispatcher:
                 slot.conn.send_bytes(data)
             else:  # its items wait for LOADED: setup is not the task's time, and a
                 # worker whose setup fails never gets them
-                slot.conn.send_bytes(wire.dumps((wire.FUNCTION, job.fn_id,
-                                                 self.functions[job.fn_id])))
+                slot.conn.send_bytes(wire.dumps(wire.Function(job.fn_id,
+                                                              self.functions[job.fn_id])))
                 slot.loading, slot.since = data, time.time()
         except OSError:  # the worker just died: its sentinel tells the rest; the chunk waits
             job.requeued.appendleft(chunk)
@@ -425,8 +425,7 @@ class Dispatcher:
         return max(SETUP_MIN_SECONDS, SETUP_FACTOR * pool.timeout)
 
     def _item_started(self, slot: Slot) -> float:
-        started = self._current[SLOT_WIDTH * slot.number + 1] / 1e6
-        return max(started, slot.chunk.started)
+        return max(self._board.started(slot.number), slot.chunk.started)
 
     def _wait(self, timeout: float | None) -> None:
         watched = {self._wake_r: None}
@@ -451,44 +450,44 @@ class Dispatcher:
             message = self._unloadable(slot, exc)
             if message is None:
                 return
-        kind = message[0]
-        if kind == wire.READY:
-            slot.ready, slot.pid = True, message[1]
+        if isinstance(message, wire.Ready):
+            slot.ready, slot.pid = True, message.pid
             self._post((ev.WORKER, slot.number, "idle", slot.pid))
             if self.ready_at is None and all(s.ready for s in self.slots):
                 self.ready_at = time.time()
-        elif kind == wire.LOADED:
-            self._loaded(slot, message[1])
-        elif kind in (wire.INIT_FAILED, wire.SETUP_FAILED):
-            self._setup_failed(slot, message[1])
-        elif kind == wire.TEARDOWN_FAILED:
-            self._worker_failure(slot, "teardown", message[1])
-        elif kind == wire.RESULTS:
-            self._on_results(slot, *message[1:])
-        elif kind == wire.EACH:
-            self._on_results(slot, *_load_each(message[1], message[2]), message[3])
+        elif isinstance(message, wire.Loaded):
+            self._loaded(slot, message.fn_id)
+        elif isinstance(message, (wire.InitFailed, wire.SetupFailed)):
+            self._setup_failed(slot, message.failure)
+        elif isinstance(message, wire.TeardownFailed):
+            self._worker_failure(slot, "teardown", message.failure)
+        elif isinstance(message, wire.Results):
+            self._on_results(slot, message.values, message.failures, message.events)
+        elif isinstance(message, wire.Each):
+            values, failures = _load_each(message.blobs, message.failures)
+            self._on_results(slot, values, failures, message.events)
 
-    def _unloadable(self, slot: Slot, exc: Exception) -> tuple | None:
+    def _unloadable(self, slot: Slot, exc: Exception) -> wire.Results | None:
         """A message from `slot` that does not load here: ask its worker for the chunk's
         values one by one (None: wait for them). If it cannot answer, a chunk of one item
-        fails with why (as a RESULTS message), a longer one runs again item by item."""
+        fails with why (as a Results message), a longer one runs again item by item."""
         chunk = slot.chunk
         if chunk is None:
             return None  # nothing is awaited from it: nothing to settle
         if not chunk.resent and slot.process.exitcode is None:
             chunk.resent = True
             try:
-                slot.conn.send_bytes(wire.dumps((wire.RESEND,)))
+                slot.conn.send_bytes(wire.dumps(wire.Resend()))
                 return None
             except OSError:
                 pass  # gone already
         if len(chunk.items) > 1:  # the values are lost with the worker: whose failed shows
             slot.chunk = None  # when each item runs alone
-            self._current[SLOT_WIDTH * slot.number] = NO_ITEM  # its successor starts clean
+            self._board.clear(slot.number)  # its successor starts clean
             self._post((ev.DONE, slot.number, 0, time.time()))  # close it on the panel
             self._requeue(chunk, range(len(chunk.items)))
             return None
-        return (wire.RESULTS, [None], [(0, _unloadable_failure(exc))], [])
+        return wire.Results([None], [(0, _unloadable_failure(exc))], [])
 
     def _on_results(self, slot: Slot, values: list, remote_failures: list, events: list):
         chunk, slot.chunk = slot.chunk, None
@@ -498,7 +497,7 @@ class Dispatcher:
         if limit is not None and slot.items_done >= limit:
             slot.retiring = True
             try:
-                slot.conn.send_bytes(wire.dumps((wire.STOP,)))
+                slot.conn.send_bytes(wire.dumps(wire.Stop()))
             except OSError:
                 pass  # it is gone already: replaced as it would have been
         # the worker waits for work: send its next chunk before settling this one (the
@@ -611,17 +610,17 @@ class Dispatcher:
         died sending the chunk's results, each item goes back alone, blaming none: the
         one that kills its worker alone is then pinned."""
         chunk, slot.chunk = slot.chunk, None
-        mark = self._current[SLOT_WIDTH * slot.number]
-        self._current[SLOT_WIDTH * slot.number] = NO_ITEM  # its successor starts clean
-        if mark == SENDING - chunk.first:  # it died sending this chunk's results back
+        item, sending = self._board.item(slot.number), self._board.sending(slot.number)
+        self._board.clear(slot.number)  # its successor starts clean
+        if sending == chunk.first:  # it died sending this chunk's results back
             if len(chunk.items) > 1:  # whose it was shows when each item goes alone
                 self._post((ev.DONE, slot.number, 0, time.time()))  # close it on the panel
                 self._requeue(chunk, range(len(chunk.items)))
                 self._replace(slot, "crashed")
                 return
             how = how.replace("while running it", "while sending its result back")
-            mark = chunk.first
-        offset = mark - chunk.first
+            item = chunk.first
+        offset = -1 if item is None else item - chunk.first
         if not 0 <= offset < len(chunk.items):
             if not chunk.lost_unstarted:
                 chunk.lost_unstarted = True
@@ -802,7 +801,7 @@ class Dispatcher:
                 self._kill(slot)
             else:
                 try:
-                    slot.conn.send_bytes(wire.dumps((wire.STOP,)))
+                    slot.conn.send_bytes(wire.dumps(wire.Stop()))
                 except OSError:
                     self._kill(slot)
         deadline = time.monotonic() + STOP_GRACE
@@ -838,8 +837,8 @@ class Dispatcher:
                     continue
                 except Exception:
                     continue  # a result nobody waits for any more
-                if message[0] == wire.TEARDOWN_FAILED:
-                    self._worker_failure(conns[handle], "teardown", message[1])
+                if isinstance(message, wire.TeardownFailed):
+                    self._worker_failure(conns[handle], "teardown", message.failure)
 
     def _warn_teardowns(self) -> None:
         """A RuntimeWarning per Worker.teardown that raised (in the caller's thread)."""
@@ -858,7 +857,7 @@ class Dispatcher:
         worker_args = pool.worker_args[number] if pool.worker_args else None
         process = self.ctx.Process(
             target=worker.main, name=f"poolbars-worker-{number}", daemon=True,
-            args=(number, child_end, channel.address, channel.authkey, self._current,
+            args=(number, child_end, channel.address, channel.authkey, self._board.array,
                   pool.initializer, pool.initargs, worker_args, pool.capture_tqdm))
         self._post((ev.WORKER, number, "starting", None))
         process.start()
@@ -868,11 +867,10 @@ class Dispatcher:
     def _kill(self, slot: Slot) -> None:
         """Kill `slot`'s worker with all its tasks started: its process group (the worker
         leads it), and the group of a command it was running (a session of its own)."""
-        at = SLOT_WIDTH * slot.number + 2
-        group = self._current[at]
+        group = self._board.group(slot.number)
         if group > 0:
             _kill_group(group)
-            self._current[at] = 0
+            self._board.clear_group(slot.number)
         _kill_group(slot.process.pid)
         _kill(slot.process)  # a worker that has not made its group yet
 

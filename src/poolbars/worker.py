@@ -17,23 +17,22 @@ from multiprocess.util import Finalize
 from . import reporting
 from .channel import connect
 from .errors import RemoteFailure
-from .wire import (CALL_ITEM, CALL_STAR, EACH, FUNCTION, INIT_FAILED, LOADED, NO_ITEM, READY,
-                   RESEND, RESULTS, SENDING, SETUP_FAILED, SLOT_WIDTH, STOP, TASKS,
-                   TEARDOWN_FAILED, dumps, loads)
+from .wire import (CALL_ITEM, CALL_STAR, Each, Function, InitFailed, Loaded, Ready, Resend,
+                   Results, SetupFailed, SlotBoard, Stop, Tasks, TeardownFailed, dumps, loads)
 
 _worker_id: int | None = None
 _worker_state: dict = {}
-_shared = None  # the pool's shared array (see wire.py) as int64 memoryview, in a worker
+_board: SlotBoard | None = None  # the pool's shared slot board (see wire.py), in a worker
 _pid: int | None = None  # this worker's pid (a process forked by a task has another)
 IN_WORKER = "POOLBARS_IN_WORKER"  # set in a worker's environment: what it starts inherits it
-_last: tuple = ([], [], [], 0)  # the last chunk's (values, failures, events, first): RESEND
+_last: tuple = ([], [], [], 0)  # the last chunk's (values, failures, events, first): Resend
 
 
 def note_command_group(pgid: int) -> None:
     """Tell the parent which process group a command of this task runs in (0: none), so
     it is killed with this worker on a timeout or an interrupt."""
-    if _shared is not None and _worker_id is not None:
-        _shared[SLOT_WIDTH * _worker_id + 2] = pgid
+    if _board is not None and _worker_id is not None:
+        _board.set_group(_worker_id, pgid)
 
 
 def worker_id() -> int | None:
@@ -75,14 +74,14 @@ def queue_sink(address, authkey):
     return send
 
 
-def main(slot: int, conn, address, authkey: bytes, current, initializer=None,
+def main(slot: int, conn, address, authkey: bytes, shared, initializer=None,
          initargs=(), worker_args=None, capture_tqdm: bool = True) -> None:
-    """Run tasks from `conn` until told to stop (the target of every worker process)."""
-    global _worker_id, _shared
+    """Run tasks from `conn` until told to stop (the target of every worker process);
+    `shared` is the array of the pool's `SlotBoard`."""
+    global _worker_id, _board
     _hold_what_tasks_start()
     _worker_id = slot
-    # a memoryview writes an int in ~20 ns, a ctypes array in ~100: it is done per item
-    _shared = current = memoryview(current).cast("B").cast("q")
+    _board = board = SlotBoard.attach(shared)
     reporter = reporting.Reporter(queue_sink(address, authkey), source=slot)
     reporter.start_timer()
     reporting.install(reporter)
@@ -94,31 +93,28 @@ def main(slot: int, conn, address, authkey: bytes, current, initializer=None,
         try:
             initializer(*initargs, **worker_args)
         except Exception as exc:
-            conn.send_bytes(dumps((INIT_FAILED, RemoteFailure.from_exception(exc, skip=1))))
+            conn.send_bytes(dumps(InitFailed(RemoteFailure.from_exception(exc, skip=1))))
             return
-    conn.send_bytes(dumps((READY, os.getpid())))
+    conn.send_bytes(dumps(Ready(os.getpid())))
     functions: dict = {}
     instances: list[Worker] = []
     while True:
         message = loads(conn.recv_bytes())
-        kind = message[0]
-        if kind == TASKS:
-            _, fn_id, call, first, items, timed = message
-            conn.send_bytes(_run(functions[fn_id], call, first, items, reporter, current,
-                                 slot, timed))
+        if isinstance(message, Tasks):
+            conn.send_bytes(_run(functions[message.fn_id], message, reporter, board, slot))
             # only now: until its results are sent, a death is one of the chunk's items'
-            current[SLOT_WIDTH * slot] = NO_ITEM
-        elif kind == RESEND:
-            _resend(conn, current, slot)
-        elif kind == FUNCTION:
+            board.clear(slot)
+        elif isinstance(message, Resend):
+            _resend(conn, board, slot)
+        elif isinstance(message, Function):
             try:
-                functions[message[1]] = _load(message[2], worker_args, instances)
+                functions[message.fn_id] = _load(message.payload, worker_args, instances)
             except Exception as exc:  # a Worker's setup: this worker is retired
                 failure = RemoteFailure.from_exception(exc, skip=2)  # from the user's frame
-                conn.send_bytes(dumps((SETUP_FAILED, failure)))
+                conn.send_bytes(dumps(SetupFailed(failure)))
                 break
-            conn.send_bytes(dumps((LOADED, message[1])))
-        elif kind == STOP:
+            conn.send_bytes(dumps(Loaded(message.fn_id)))
+        elif isinstance(message, Stop):
             break
     _tear_down(instances, conn)
     reporter.flush()
@@ -191,45 +187,47 @@ def _tear_down(instances: list, conn) -> None:
         except Exception as exc:
             try:
                 failure = RemoteFailure.from_exception(exc, skip=1)
-                conn.send_bytes(dumps((TEARDOWN_FAILED, failure)))
+                conn.send_bytes(dumps(TeardownFailed(failure)))
             except OSError:  # the parent is gone: stderr is all that is left
                 traceback.print_exception(exc)
 
 
-def _run(fn, call: int, first: int, items: list, reporter, current, slot: int,
-         timed: bool) -> bytes:
+def _run(fn, tasks: Tasks, reporter, board: SlotBoard, slot: int) -> bytes:
     global _last
+    first = tasks.first
     _last = ([], [], [], first)  # the previous chunk's are not held while this one runs
-    values, failures = run_items(fn, call, first, items, reporter, current, SLOT_WIDTH * slot,
-                                 timed)
+    values, failures = run_items(fn, tasks.call, first, tasks.items, reporter,
+                                 board.hot(slot), tasks.timed)
     # a death from here on (a result whose pickling kills us) is one of the chunk's items,
     # not the last one run: the parent finds which by running them alone
-    current[SLOT_WIDTH * slot] = SENDING - first
+    board.mark_sending(slot, first)
     # the last state of the chunk's bars travels with its results: it reaches the panel
     # before the parent counts the items done, and costs no extra message
     events = reporter.take()
     _last = (values, failures, events, first)
     try:
-        return dumps((RESULTS, values, failures, events))
+        return dumps(Results(values, failures, events))
     except Exception:
         values, failures = _picklable(values, failures)
         _last = (values, failures, events, first)
-        return dumps((RESULTS, values, failures, events))
+        return dumps(Results(values, failures, events))
 
 
-def _resend(conn, current, slot: int) -> None:
+def _resend(conn, board: SlotBoard, slot: int) -> None:
     """Send the last chunk's results again, each value pickled on its own: the parent
     could not load them as a whole, and so fails only the ones it cannot load."""
     values, failures, events, first = _last
-    current[SLOT_WIDTH * slot] = SENDING - first
-    conn.send_bytes(dumps((EACH, [dumps(value) for value in values], failures, events)))
-    current[SLOT_WIDTH * slot] = NO_ITEM
+    board.mark_sending(slot, first)
+    conn.send_bytes(dumps(Each([dumps(value) for value in values], failures, events)))
+    board.clear(slot)
 
 
-def run_items(fn, call: int, first: int, items: list, reporter, current, at: int,
+def run_items(fn, call: int, first: int, items: list, reporter, marks: tuple,
               timed: bool) -> tuple[list, list]:
     """Values (None where an item failed) and [(offset, RemoteFailure), …] of `items`,
-    run one by one, each marked at `current[at]` so a crash or timeout names its item."""
+    run one by one, each marked on the slot board (`marks`: its `hot()`) so a crash or
+    timeout names its item."""
+    current, at, started_at = marks  # a plain memoryview and offsets: ~20 ns per write
     values, failures = [], []
     append = values.append
     # a chunk of quick items skips the per-item bookkeeping (~30 ns of ~60) but the mark;
@@ -240,7 +238,7 @@ def run_items(fn, call: int, first: int, items: list, reporter, current, at: int
         if each:
             reporter.task = index
             if timed:
-                current[at + 1] = time.time_ns() // 1000
+                current[started_at] = time.time_ns() // 1000
         try:
             if call == CALL_ITEM:
                 append(fn(item))
