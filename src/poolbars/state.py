@@ -112,7 +112,7 @@ class Lane:
             key, bar = self._primary()
             bar.closed = True
             self.bars = {key: bar}
-        if self.early:
+        if self.early and index is not None:  # (None: the lane goes idle)
             if index in self.early:
                 self.message = self.early[index]
             self.early = {task: text for task, text in self.early.items() if task > index}
