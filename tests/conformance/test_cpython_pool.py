@@ -33,6 +33,7 @@ Not ported, and why:
 import concurrent.futures
 import contextlib
 import gc
+import functools
 import io
 import itertools
 import os
@@ -366,7 +367,9 @@ def test_context_imap_iterated_after_the_block():
     is closed; issue 10, section 3) rather than stopping short. The stdlib's iterator
     waits for results that never come."""
     with pb.Pool(2, display=None) as pool:
-        it = pool.imap(sqr, list(range(10)))
+        # items slow enough that the block ends with most not run (a map that finished
+        # before the block ended is whole: reading it after is fine)
+        it = pool.imap(functools.partial(sqr, wait=0.2), list(range(10)))
         assert next(it) == 0
     with pytest.raises(RuntimeError, match="closed"):
         list(it)
