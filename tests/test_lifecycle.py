@@ -16,7 +16,7 @@ import pytest
 
 import poolbars as pb
 from procs import alive, descendants, poolbars_threads
-from poolbars import pool as pool_module
+from poolbars import results as results_module
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -148,7 +148,7 @@ def test_a_background_map_that_skips_failures_never_shows_the_placeholder():
         assert handle.result(timeout=30) == list(range(0, 40, 2))  # as map() gives it
         assert handle.not_run == []
     assert all(type(value) is int for value in seen)
-    assert pool_module._SKIP not in seen
+    assert results_module._SKIP not in seen
 
 
 def test_pool_results_so_far_never_shows_the_placeholder():

@@ -117,10 +117,6 @@ class Job:
         self._input = iterable
         self._it = None
 
-    def waiting(self) -> bool:
-        """True while this job has items to hand out (now or after reading more)."""
-        return not self.cancelled and (bool(self.requeued) or not self.read_all)
-
 
 @dataclass
 class Slot:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from .errors import Failure
+from .results import Results
 
 
 class MapResult(list):
@@ -31,7 +31,7 @@ class MapHandle:
         self._pool = pool
         self._job = job
         self._owns_pool = owns_pool
-        self._parts: dict[int, list] = {}
+        self._results = Results(pool.on_error)
         self._error: BaseException | None = None
         self._stopped = False
         pool._session.on_stop(self.stop)
@@ -43,8 +43,8 @@ class MapHandle:
     def _run(self) -> None:
         pool = self._pool
         try:
-            for position, values, _ in pool._settled(self._job, partial=True):
-                self._parts[position] = values
+            for position, values, _ in pool._settled(self._job, self._results, partial=True):
+                self._results.add(position, values)
                 pool._taken(self._job, len(values))
         except BaseException as exc:  # the caller gets it from result()
             self._error = exc
@@ -62,9 +62,7 @@ class MapHandle:
         the pool's exit); [] while it runs."""
         if not self.done():
             return []
-        have = {position + offset for position, values in self._parts.items()
-                for offset in range(len(values))}
-        return [p for p in range(self._length()) if p not in have]
+        return self._results.not_run(self._length())
 
     def _length(self) -> int:
         """How many items the input has, as far as it was known (len()) or read."""
@@ -79,27 +77,16 @@ class MapHandle:
             raise TimeoutError(f"the map is still running after {timeout} s")
         if self._error is not None:
             raise self._error
-        from .pool import _SKIP
-
         not_run = self.not_run
-        if not not_run:  # it ran to the end: what map() returns
-            out = MapResult(v for p in sorted(self._parts) for v in self._parts[p]
-                            if v is not _SKIP)
-        else:  # cut short: keep every value at its place
-            out = MapResult([None] * self._length())
-            for position, values in self._parts.items():
-                out[position:position + len(values)] = [
-                    None if v is _SKIP else v for v in values]
+        # ran to the end: what map() returns; cut short: every value keeps its place
+        out = MapResult(self._results.in_order() if not not_run
+                        else self._results.in_place(self._length()))
         out.not_run = not_run
         return out
 
     def results_so_far(self) -> dict:
         """{position: result} of the items that finished well so far."""
-        from .pool import _SKIP
-
-        return {position + offset: value for position, values in list(self._parts.items())
-                for offset, value in enumerate(values)
-                if value is not _SKIP and not isinstance(value, Failure)}
+        return self._results.so_far()
 
     def stop(self) -> None:
         """Start nothing more; running items finish; the rest is listed in `not_run`."""

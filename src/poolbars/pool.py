@@ -20,10 +20,11 @@ from . import events as ev
 from . import wire
 from .dispatch import END, ERROR, Dispatcher, Job, Stats
 from .errors import Failure
+from .handle import MapHandle
 from .options import PoolOptions, check_seconds, check_whole
+from .results import Results, finished_well, kept
 from .session import Session
 
-_SKIP = object()  # stands in a chunk's values for an item left out (on_error="skip")
 _open_pools = 0  # pools of this process between start() and close()
 _open_lock = threading.Lock()
 _CLOSED_UNDER_JOB = ("the pool closed before this map finished, so its results are "
@@ -86,7 +87,7 @@ class Pool:
         self._session: Session | None = None
         self._dispatcher: Dispatcher | None = None
         self._functions: dict[int, object] = {}
-        self._parts: dict[int, list] = {}  # the latest map's results, by position
+        self._results = Results(self.on_error)  # the latest map/starmap's
         self._closed = False
         self._lock = threading.RLock()  # start() and function registration, from any thread
 
@@ -146,12 +147,7 @@ class Pool:
     def results_so_far(self) -> dict:
         """{position: result} of the latest map/starmap's items that finished well: still
         there after an interrupt or an error."""
-        out = {}
-        for position, values in list(self._parts.items()):
-            for offset, value in enumerate(values):
-                if value is not _SKIP and not isinstance(value, Failure):
-                    out[position + offset] = value
-        return out
+        return self._results.so_far()
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -279,34 +275,25 @@ class Pool:
         """Like `map`, but lazy: the input is read as workers need it (at most
         `max_in_flight` items ahead of what you have taken), results come in input order
         as soon as they are ready."""
-        waiting: dict[int, list] = {}
-        expect = 0
+        results = Results(self.on_error)  # holds only the runs that wait for an earlier one
         job = self._job(fn, iterable, wire.CALL_ITEM)
-        for position, values, _ in self._settled(job):
-            waiting[position] = values
-            while expect in waiting:
-                values = waiting.pop(expect)
-                expect += len(values)
-                for value in values:
-                    if value is not _SKIP:
-                        yield value
+        for position, values, _ in self._settled(job, results):
+            results.add(position, values)
+            while (values := results.next_in_order()) is not None:
+                yield from kept(values)
                 self._taken(job, len(values))
 
     def imap_unordered(self, fn: Callable, iterable: Iterable) -> Iterator:
         """Like `imap`, but results come as soon as each is ready, in any order."""
         job = self._job(fn, iterable, wire.CALL_ITEM)
-        for _, values, _ in self._settled(job):
-            for value in values:
-                if value is not _SKIP:
-                    yield value
+        for _, values, _ in self._settled(job, Results(self.on_error)):
+            yield from kept(values)
             self._taken(job, len(values))
 
     def map_async(self, fn: Callable, iterable: Iterable):
         """Start `map` in the background and return a `MapHandle` at once: the panel keeps
         updating while you run other cells, and its Stop button drains the run.
         `handle.result(timeout=None)` gives the results."""
-        from .handle import MapHandle
-
         return MapHandle(self, self._job(fn, iterable, wire.CALL_ITEM))
 
     def _post_control(self, stoppable: bool, stopping: bool) -> None:
@@ -360,17 +347,12 @@ class Pool:
             self._maps_run += 1
         if self._journal is not None and call != wire.CALL_ARGS:
             return self._collect_journaled(fn, iterable, call, on_error, **job)
-        self._parts = parts = {}
+        self._results = results = Results(on_error or self.on_error)
         job = self._job(fn, iterable, call, **job)
-        for position, values, _ in self._settled(job, on_error or self.on_error):
-            parts[position] = values
+        for position, values, _ in self._settled(job, results):
+            results.add(position, values)
             self._taken(job, len(values))
-        results: list = []
-        for position in sorted(parts):
-            results += parts[position]
-        if (on_error or self.on_error) == "skip":
-            results = [value for value in results if value is not _SKIP]
-        return results
+        return results.in_order()
 
     def _collect_journaled(self, fn, iterable, call, on_error, **job) -> list:
         """`_collect`, skipping what the journal has and writing down what finishes, also
@@ -385,15 +367,15 @@ class Pool:
             length = None
         number = self._maps_run
         stored = self._journal.begin(number, fingerprint(fn, call, length))
-        self._parts = parts = {}
+        policy = on_error or self.on_error
+        # under "raise" the failing run comes back whole, so its good items are written too
+        self._results = results = Results("return" if policy == "raise" else policy)
         source = JournaledInput(self._journal, number, stored, iterable,
-                                self._dispatcher.restore, parts)
+                                self._dispatcher.restore, results.runs)
         todo = None if length is None else length - source.stored_below(length)
         job = self._job(fn, source, call, length=todo, **job)
         job.where = source.where  # the run record names items by their place in the whole input
-        policy = on_error or self.on_error
-        # under "raise" the failing run comes back whole, so its good items are written too
-        settled = self._settled(job, "return" if policy == "raise" else policy, source.where)
+        settled = self._settled(job, results, source.where)
         try:
             for position, values, _ in settled:
                 failure = self._journal_run(source, position, values)
@@ -404,24 +386,16 @@ class Pool:
             settled.close()  # cancels the job
             self._journal_rest(job, source)
             raise
-        results = [parts[position][0] for position in range(source.read)]
-        if policy == "skip":
-            results = [value for value in results if value is not _SKIP]
-        return results
+        return results.in_order()  # one run per input item, restored ones too
 
     def _journal_run(self, source, position: int, values: list) -> Failure | None:
         """Put a settled run of a journaled map in place and write down its items that
         finished well; its first failure, if any."""
-        done, failure = [], None
-        for offset, value in enumerate(values):
-            at = source.where[position + offset]
-            self._parts[at] = [value]
-            if isinstance(value, Failure):
-                failure = value if failure is None else failure
-            elif value is not _SKIP:
-                done.append((at, value))
-        source.record(done)
-        return failure
+        places = source.where[position:position + len(values)]
+        for at, value in zip(places, values):
+            self._results.add(at, [value])
+        source.record([(places[offset], value) for offset, value in finished_well(values)])
+        return next((value for value in values if isinstance(value, Failure)), None)
 
     def _journal_rest(self, job: Job, source) -> None:
         """After a journaled map was cancelled: write down what settled before the cancel
@@ -456,12 +430,12 @@ class Pool:
             self._dispatcher.submit(job)
         return job
 
-    def _settled(self, job: Job, on_error: str | None = None, where: list | None = None,
+    def _settled(self, job: Job, results: Results, where: list | None = None,
                  partial: bool = False) -> Iterator[tuple[int, list, int | None]]:
         """Run `job`; yield (position, values, worker) per settled run of items, with the
-        error policy and the callbacks applied. Stopping early cancels the job. If the
-        pool closes first, raise (never end short) unless `partial` results are wanted."""
-        on_error = on_error or self.on_error
+        callbacks and `results`' error policy applied (its caller keeps the runs it needs).
+        Stopping early cancels the job. If the pool closes first, raise (never end short)
+        unless `partial` results are wanted."""
         self._dispatcher.submit(job)
         try:
             while True:
@@ -482,9 +456,7 @@ class Pool:
                         failure.index = where[position + offset]
                     if self.on_failure is not None:
                         self.on_failure(failure)
-                    if on_error == "raise":
-                        raise failure.to_exception()
-                    values[offset] = failure if on_error == "return" else _SKIP
+                    values[offset] = results.stand_in(failure)  # raises, under "raise"
                 if self.on_success is not None:
                     failed = {offset for offset, _ in failures}
                     for offset, value in enumerate(values):
@@ -547,8 +519,6 @@ def map(fn: Callable, iterable: Iterable, processes: int | None = None, *,
     """`Pool(processes, **options).map(fn, iterable)` in one call. With block=False: a
     `MapHandle` at once, and the pool closes itself when the map is over."""
     if not block:
-        from .handle import MapHandle
-
         pool = Pool(processes, **options)
         pool.start()
         return MapHandle(pool, pool._job(fn, iterable, wire.CALL_ITEM), owns_pool=True)
