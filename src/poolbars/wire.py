@@ -53,6 +53,7 @@ import io
 import pickle
 import sys
 from types import ModuleType
+from typing import Any
 
 import dill
 import dill.detect
@@ -68,7 +69,7 @@ SLOT_WIDTH = 3  # ints per worker in the shared array: item, start time, command
 _PICKLE, _DILL = b"p", b"d"
 
 
-class _Pickler(dill.Pickler):
+class _Pickler(dill.Pickler):  # type: ignore[misc]  # dill is untyped: its Pickler is Any
     """dill, but modules go by reference.
 
     Plain dill pickles a module that is not installed in site-packages (an editable
@@ -78,7 +79,7 @@ class _Pickler(dill.Pickler):
     dispatch = dill.Pickler.dispatch.copy()
 
 
-def _save_module(pickler, module: ModuleType) -> None:
+def _save_module(pickler: Any, module: ModuleType) -> None:
     if module.__name__ != "__main__" and sys.modules.get(module.__name__) is module:
         pickler.save_reduce(_import_module, (module.__name__,), obj=module)
     else:
@@ -88,7 +89,7 @@ def _save_module(pickler, module: ModuleType) -> None:
 _Pickler.dispatch[ModuleType] = _save_module
 
 
-def _nested_globals(func, recurse=True) -> list:
+def _nested_globals(func: Any, recurse: bool = True) -> list[str]:
     """The global names `func`'s code (and the code nested in it) uses, as
     `dill.detect.nestedglobals` finds them, without printing anything."""
     code = dill.detect.code(func)
@@ -105,13 +106,13 @@ _dill_nested_globals = dill.detect.nestedglobals  # dill's own (kept for the tes
 dill.detect.nestedglobals = _nested_globals
 
 
-def dill_dumps(obj) -> bytes:
+def dill_dumps(obj: object) -> bytes:
     buffer = io.BytesIO()
     _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL, recurse=True).dump(obj)
     return buffer.getvalue()
 
 
-def dumps(obj) -> bytes:
+def dumps(obj: object) -> bytes:
     """Pickle `obj` for the pipe: standard pickle when it can, dill when it must."""
     try:
         return _PICKLE + pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
@@ -119,7 +120,7 @@ def dumps(obj) -> bytes:
         return _DILL + dill_dumps(obj)
 
 
-def loads(data: bytes):
+def loads(data: bytes) -> Any:
     if data[:1] == _PICKLE:
         return pickle.loads(memoryview(data)[1:])
     return dill.loads(memoryview(data)[1:])

@@ -193,7 +193,8 @@ def _tear_down(instances: list, conn) -> None:
                 failure = RemoteFailure.from_exception(exc, skip=1)
                 conn.send_bytes(dumps((TEARDOWN_FAILED, failure)))
             except OSError:  # the parent is gone: stderr is all that is left
-                traceback.print_exception(exc)
+                # the one-argument form is Python 3.10+: on 3.9 this raises TypeError
+                traceback.print_exception(exc)  # type: ignore[call-arg, arg-type]
 
 
 def _run(fn, call: int, first: int, items: list, reporter, current, slot: int,
@@ -230,7 +231,8 @@ def run_items(fn, call: int, first: int, items: list, reporter, current, at: int
               timed: bool) -> tuple[list, list]:
     """Values (None where an item failed) and [(offset, RemoteFailure), …] of `items`,
     run one by one, each marked at `current[at]` so a crash or timeout names its item."""
-    values, failures = [], []
+    values: list = []
+    failures: list = []
     append = values.append
     # a chunk of quick items skips the per-item bookkeeping (~30 ns of ~60) but the mark;
     # its bars belong to the chunk's lane
