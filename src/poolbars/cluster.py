@@ -125,7 +125,7 @@ class ClusterDispatcher(Dispatcher):
         if crashed:
             remote.exc_type = kinds.KINDS["crashed"].exception
             remote.message = f"Dask lost the workers running this item: {exc}"
-        kind = "crashed" if crashed else "error"
+        kind: kinds.Kind = "crashed" if crashed else "error"
         self._post((ev.DONE, None, 0, time.time()))
         for offset in range(len(chunk.items)):
             self._settle_failure(chunk, offset, kind, remote, None, retry=False)

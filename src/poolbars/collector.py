@@ -19,10 +19,13 @@ import pickle
 import queue
 import threading
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from . import events as ev
 from .state import PanelState
+
+if TYPE_CHECKING:
+    from .snapshot import Snapshot
 
 PUSH_INTERVAL = 0.1  # at most ~10 snapshots a second reach the view
 HEARTBEAT = 1.0  # push at least this often while running, so clocks tick on screen
@@ -52,7 +55,7 @@ class Throttle:
 class Collector:
     """Drains `source` into `state` on a background thread and feeds `push(snapshot)`."""
 
-    def __init__(self, source: queue.Queue, state: PanelState, push: Callable[[dict], None],
+    def __init__(self, source: queue.Queue, state: PanelState, push: Callable[[Snapshot], None],
                  interval: float = PUSH_INTERVAL, clock: Callable[[], float] = time.monotonic,
                  heartbeat: float = HEARTBEAT):
         self.source = source

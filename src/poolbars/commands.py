@@ -65,7 +65,7 @@ class CommandFailed(Exception):
 class CommandSpec:
     """One command to run, with its environment additions and working directory."""
 
-    command: object
+    command: str | list  # a shell line, or an argument list
     env: dict | None = None
     cwd: str | None = None
 
@@ -88,7 +88,7 @@ def run_command(spec: CommandSpec) -> CommandResult:
     malformed = 0
     bar = reporting.Bar(None, _label(command))
     try:
-        for line in process.stdout:
+        for line in process.stdout:  # type: ignore[union-attr]  # stdout=PIPE: never None
             line = line.rstrip("\n")
             if not _follow(line, bar):
                 if _looks_like_protocol(line):

@@ -30,7 +30,7 @@ import types
 import warnings
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable
 
 from multiprocess.connection import wait
 
@@ -115,7 +115,7 @@ class Job:
         self.withdrawn = False  # its caller asked to stop or drain it (set from that thread)
         self.input_error: Exception | None = None  # what the input raised, raised last
         self._input = iterable
-        self._it = None
+        self._it: Any = None  # iter() of the input, once the job is started
 
 
 @dataclass
@@ -123,8 +123,8 @@ class Slot:
     """The dispatcher's view of one worker process."""
 
     number: int
-    process: object
-    conn: object
+    process: Any  # a multiprocess Process (untyped)
+    conn: Any  # its end of the pipe, a multiprocess Connection
     pid: int | None = None
     ready: bool = False
     chunk: Chunk | None = None
@@ -424,7 +424,7 @@ class Dispatcher:
         return max(self._board.started(slot.number), slot.chunk.started)
 
     def _wait(self, timeout: float | None) -> None:
-        watched = {self._wake_r: None}
+        watched: dict[Any, Slot | None] = {self._wake_r: None}
         for slot in self.slots:
             watched[slot.conn] = slot
             watched[slot.process.sentinel] = slot
@@ -523,7 +523,7 @@ class Dispatcher:
                 retried.add(offset)
         ok = len(values) - len(remote_failures)
         self.stats.done += ok
-        ended = [(ev.DONE, number, ok, now)]
+        ended: list[tuple] = [(ev.DONE, number, ok, now)]
         if idle:  # else its next chunk is already on its way
             ended.append((ev.WORKER, number, "idle", pid))
         self._post(*ended)

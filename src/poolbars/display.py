@@ -7,6 +7,10 @@ collector thread, and `close(snapshot)`, called once from the thread that opened
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .snapshot import Snapshot
 
 DISPLAYS = ("auto", "widget", "terminal", "log", None)
 
@@ -32,10 +36,10 @@ class WidgetView:
         self.panel = ProgressPanel(title=title)
         self.handle = display(self.panel, display_id=True)
 
-    def update(self, snapshot: dict) -> None:
+    def update(self, snapshot: Snapshot) -> None:
         self.panel.apply(snapshot)
 
-    def close(self, snapshot: dict) -> None:
+    def close(self, snapshot: Snapshot) -> None:
         self.panel.apply(snapshot)
         self.panel.on_stop = None
         if self.handle is not None:  # refresh the text/plain and text/html fallbacks too

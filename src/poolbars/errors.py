@@ -173,7 +173,8 @@ def _find_class(module: str, qualname: str) -> type | None:
     return None
 
 
-def _rebuild(cls: type, state: bytes | None, message: str) -> BaseException | None:
+def _rebuild(cls: type[BaseException], state: bytes | None,
+             message: str) -> BaseException | None:
     """An instance of `cls` with the worker's args and attributes, made without calling
     the class's own __init__ (it may want other arguments, or have side effects)."""
     args, attrs = (message,), {}
@@ -193,7 +194,7 @@ def _rebuild(cls: type, state: bytes | None, message: str) -> BaseException | No
     return exc
 
 
-def _bare(cls: type, args: tuple):
+def _bare(cls: type[BaseException], args: tuple):
     """cls.__new__ with the args if it takes them, else without; then the nearest C-level
     __init__ (it sets fields such as UnicodeError's), never one written in Python."""
     try:

@@ -118,7 +118,7 @@ class _NotPlain(Exception):
     pass
 
 
-_TAGS = {tuple: "t", list: "l", dict: "d", set: "s", frozenset: "f"}
+_TAGS: dict[type, str] = {tuple: "t", list: "l", dict: "d", set: "s", frozenset: "f"}
 
 
 def _plain(obj):

@@ -31,37 +31,38 @@ def default_start_method() -> str:
     return "forkserver" if "forkserver" in multiprocess.get_all_start_methods() else "spawn"
 
 
-def bad(name: str, value, fix: str) -> str:
+def bad(name: str, value: object, fix: str) -> str:
     """The one message style: the option, the value it got, and what to give instead."""
     return f"{name}={value!r}: {fix}"
 
 
 # -- one function per kind of check -----------------------------------------------------
 
-def check_whole(name: str, value, minimum: int, what: str) -> None:
+def check_whole(name: str, value: object, minimum: int, what: str) -> None:
     """A whole number (not a bool) of at least `minimum`; `what` says what it counts."""
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         raise ValueError(bad(name, value, f"give {what}"))
 
 
-def check_whole_or_none(name: str, value, minimum: int = 1) -> None:
+def check_whole_or_none(name: str, value: object, minimum: int = 1) -> None:
     if value is not None:
         check_whole(name, value, minimum, f"a whole number, {minimum} or more, or None")
 
 
-def check_seconds(name: str, value) -> None:
+def check_seconds(name: str, value: object) -> None:
     """None, or a number of seconds above 0."""
     if value is not None and (not isinstance(value, (int, float)) or value <= 0):
         raise ValueError(bad(name, value, "give a number of seconds above 0, or None"))
 
 
-def check_callable(name: str, value) -> None:
+def check_callable(name: str, value: object) -> None:
     """None, or something to call."""
     if value is not None and not callable(value):
         raise TypeError(bad(name, value, "it is not callable; give a function, or None"))
 
 
-def check_choice(name: str, value, choices: tuple, fix: str | None = None) -> None:
+def check_choice(name: str, value: object, choices: tuple[object, ...],
+                 fix: str | None = None) -> None:
     """One of `choices` (compared with ==, so resume=1 counts as True, as always)."""
     if value not in choices:
         raise ValueError(bad(name, value, fix or f"choose one of {choices}"))
@@ -77,7 +78,7 @@ def check_start_method(value: str | None) -> str:
     return method
 
 
-def check_worker_args(worker_args, processes: int) -> None:
+def check_worker_args(worker_args: object, processes: int) -> None:
     """None, or a list (or tuple) with exactly one dict per worker process."""
     if worker_args is None:
         return
@@ -91,7 +92,7 @@ def check_worker_args(worker_args, processes: int) -> None:
                              "give exactly one dict per worker"))
 
 
-def check_cluster(cluster, given: dict) -> None:
+def check_cluster(cluster: object, given: dict[str, Any]) -> None:
     """None, or a Dask client; with one, no option of local processes in `given`."""
     if cluster is None:
         return
@@ -104,20 +105,20 @@ def check_cluster(cluster, given: dict) -> None:
                          "manages its own workers")
 
 
-def check_panel(panel) -> None:
+def check_panel(panel: object) -> None:
     if panel is not None and not hasattr(panel, "connect_info"):
         raise TypeError(bad("panel", panel, "pass a poolbars.Panel (or None for a panel of "
                             "the pool's own)"))
 
 
-def check_path(name: str, value) -> None:
+def check_path(name: str, value: object) -> None:
     """None, or a file system path (str or os.PathLike)."""
     if value is not None and not isinstance(value, (str, os.PathLike)):
         raise TypeError(bad(name, value, "give a file or directory path (a str or a "
                             "pathlib.Path), or None"))
 
 
-def check_arguments(name: str, value) -> None:
+def check_arguments(name: str, value: Any) -> None:
     """Positional arguments: anything `tuple()` takes."""
     try:
         iter(value)
@@ -125,7 +126,7 @@ def check_arguments(name: str, value) -> None:
         raise TypeError(bad(name, value, "give a tuple of arguments, e.g. (1, 'a')")) from None
 
 
-def unknown_options(unknown: dict, known: list[str], owner: str = "Pool") -> str:
+def unknown_options(unknown: dict[str, Any], known: list[str], owner: str = "Pool") -> str:
     """The message for misspelt options: each with the nearest right name, then all."""
     parts = []
     for name in unknown:
@@ -146,9 +147,9 @@ class PoolOptions:
     processes: int | None = None
     title: str | None = None
     display: Any = "auto"
-    initializer: Callable | None = None
-    initargs: tuple = ()
-    worker_args: tuple | None = None
+    initializer: Callable[..., Any] | None = None
+    initargs: tuple[Any, ...] = ()
+    worker_args: tuple[Any, ...] | None = None
     on_error: str = "raise"
     retries: int = 0
     timeout: float | None = None
@@ -158,9 +159,9 @@ class PoolOptions:
     max_tasks_per_child: int | None = None
     start_method: str | None = None
     stale_after: float | None = None
-    on_success: Callable | None = None
-    on_failure: Callable | None = None
-    on_exit: Callable | None = None
+    on_success: Callable[..., Any] | None = None
+    on_failure: Callable[..., Any] | None = None
+    on_exit: Callable[..., Any] | None = None
     capture_tqdm: bool = True
     panel: Any = None
     cluster: Any = None
@@ -173,7 +174,7 @@ class PoolOptions:
         return [field.name for field in dataclasses.fields(cls)]
 
     @classmethod
-    def build(cls, processes=None, **options) -> PoolOptions:
+    def build(cls, processes: int | None = None, **options: Any) -> PoolOptions:
         """Like the constructor, with a TypeError naming the nearest right name for each
         misspelt option (the constructor's own TypeError would not)."""
         unknown = {name: value for name, value in options.items() if name not in cls.names()}
@@ -181,13 +182,14 @@ class PoolOptions:
             raise TypeError(unknown_options(unknown, cls.names()))
         return cls(processes, **options)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         # checked in the order Pool has always checked them, so the first bad one is named
         check_cluster(self.cluster, vars(self))
         self._set("processes", self._processes())
         check_whole("processes", self.processes, 1, "a whole number of worker processes, 1 "
                     "or more (or None for one per CPU)")
-        check_worker_args(self.worker_args, self.processes)
+        # processes is an int from here on (the field also holds the None it was given)
+        check_worker_args(self.worker_args, self.processes)  # type: ignore[arg-type]
         check_choice("on_error", self.on_error, ON_ERROR)
         check_whole("retries", self.retries, 0, "a whole number of extra attempts, 0 or more")
         for name in ("timeout", "setup_timeout", "stale_after"):
@@ -207,7 +209,7 @@ class PoolOptions:
             self._set("worker_args", tuple(self.worker_args))
         self._set("capture_tqdm", bool(self.capture_tqdm))
 
-    def _processes(self):
+    def _processes(self) -> int:
         """`processes` as given, or what None stands for."""
         if self.processes is not None:
             return self.processes
@@ -218,5 +220,5 @@ class PoolOptions:
             return len(self.worker_args)
         return os.cpu_count() or 1
 
-    def _set(self, name: str, value) -> None:
+    def _set(self, name: str, value: object) -> None:
         object.__setattr__(self, name, value)  # frozen for users; normalised once, here

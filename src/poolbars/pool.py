@@ -12,7 +12,7 @@ import threading
 import time
 import warnings
 from concurrent.futures import Future
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import multiprocess
 
@@ -24,6 +24,10 @@ from .handle import MapHandle
 from .options import PoolOptions, check_seconds, check_whole
 from .results import Results, finished_well, kept
 from .session import Session
+
+if TYPE_CHECKING:
+    from .journal import Journal
+    from .snapshot import Snapshot
 
 _open_pools = 0  # pools of this process between start() and close()
 _open_lock = threading.Lock()
@@ -57,6 +61,30 @@ class Pool:
     another function or input is refused unless resume="force" (resume=False: start over).
     """
 
+    # the options, set as plain attributes by __init__ from PoolOptions (checked there)
+    processes: int
+    title: str | None
+    display: Any
+    initializer: Callable | None
+    initargs: tuple
+    on_error: str
+    retries: int
+    timeout: float | None
+    setup_timeout: float | None
+    chunksize: int | None
+    max_in_flight: int | None
+    max_tasks_per_child: int | None
+    start_method: str | None
+    stale_after: float | None
+    on_success: Callable | None
+    on_failure: Callable | None
+    on_exit: Callable | None
+    capture_tqdm: bool
+    panel: Any
+    cluster: Any
+    journal_path: Any  # the `journal` option
+    resume: bool | str
+
     def __init__(self, processes: int | None = None, *, title: str | None = None,
                  display="auto", initializer: Callable | None = None, initargs: tuple = (),
                  worker_args: list | None = None, on_error: str = "raise", retries: int = 0,
@@ -79,7 +107,7 @@ class Pool:
         vars(self).update({name: getattr(options, name) for name in PoolOptions.names()
                            if name != "journal"}, journal_path=options.journal)
         self.worker_args = None if worker_args is None else list(options.worker_args)
-        self._journal = None
+        self._journal: Journal | None = None
         self._maps_run = 0
         self.started_at: float | None = None
         self.closed_at: float | None = None
@@ -120,7 +148,7 @@ class Pool:
         `with` block, or take `snapshot()` while running)."""
         return self._session.state if self._session is not None else None
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> Snapshot:
         """The panel's current state as the views see it (see docs/snapshot.md)."""
         if self._session is None:
             raise RuntimeError("the pool has not started: use it in a `with` block first")

@@ -27,6 +27,7 @@ from .channel import authkey_bytes, connect as connect_queue
 from .options import check_seconds
 from .reporting import Bar, Reporter, Tracked
 from .session import Session
+from .snapshot import Snapshot
 
 
 class Panel:
@@ -44,13 +45,15 @@ class Panel:
     def connect_info(self) -> dict:
         """{"address": (host, port), "authkey": bytes}: pass both to `pb.connect()`."""
         channel = self._session.channel
-        return {"address": tuple(channel.address), "authkey": bytes(channel.authkey)}
+        # serve=True: the session always has a channel
+        return {"address": tuple(channel.address),  # type: ignore[union-attr]
+                "authkey": bytes(channel.authkey)}  # type: ignore[union-attr]
 
     @property
     def state(self):
         return self._session.state
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> Snapshot:
         state = self._session.state
         with state.lock:
             return state.snapshot()

@@ -159,7 +159,7 @@ class Bar:
             raise TypeError(f"total must be a number or None, not {type(total).__name__}: "
                             "pass the number of steps, or leave it out for an open-ended bar")
         self.id = next(_ids)
-        self.n = 0
+        self.n: float = 0
         self.total = total
         self.desc = "" if desc is None else str(desc)
         self.unit = str(unit)
@@ -170,8 +170,8 @@ class Bar:
             reporter, self._session = _reporter_for_this_process(self.desc)
         self._reporter = reporter
         self.task = reporter.task
-        self._check_at = 1  # the next count at which update() reads the clock
-        self._last_check = (reporter.clock(), 0)
+        self._check_at: float = 1  # the next count at which update() reads the clock
+        self._last_check: tuple[float, float] = (reporter.clock(), 0)
         reporter.post(self)
 
     def event(self, source, t: float) -> tuple:
@@ -341,7 +341,7 @@ def _slices(it, bar: Bar):
 
 
 # iterator types whose __length_hint__ is exactly the number of items left
-_EXACT_HINT = frozenset(type(iter(x)) for x in (
+_EXACT_HINT = frozenset(type(iter(x)) for x in (  # type: ignore[var-annotated]  # types only
     range(0), range(1 << 64), [], reversed([]), (), {}, {}.values(), {}.items(), set(),
     frozenset(), "", "\u20ac", b"", bytearray()))
 _MAX_SLICE = 1 << 20

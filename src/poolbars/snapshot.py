@@ -13,7 +13,7 @@ from __future__ import annotations
 
 # Optional/Union, not `X | None`: these types are evaluated at run time (the aliases, and
 # typing.get_type_hints in the contract test), and the package supports Python 3.9.
-from typing import Literal, Optional, TypedDict, Union, get_args
+from typing import Any, Literal, Optional, TypedDict, Union, get_args
 
 from .kinds import Kind, WorkerKind
 
@@ -139,7 +139,7 @@ SNAPSHOT_KEYS = tuple(key for key in Snapshot.__annotations__
 """The keys every snapshot has, in the order the views read them."""
 
 
-def values(vocabulary) -> tuple:
+def values(vocabulary: Any) -> tuple[str, ...]:
     """The strings of a Literal vocabulary (or a Union of them), in order."""
     args = get_args(vocabulary)
     if all(isinstance(arg, str) for arg in args):

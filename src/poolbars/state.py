@@ -15,6 +15,7 @@ import time
 import collections
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Callable
 
 from . import events as ev
 from . import kinds
@@ -109,7 +110,7 @@ class Lane:
         if not quick:
             self.message, self.bars = "", {}
         elif self.bars:  # the message and the bar shown stay (as ended) until the task's own
-            key, bar = self._primary()
+            key, bar = self._primary()  # type: ignore[misc]  # bars is not empty: never None
             bar.closed = True
             self.bars = {key: bar}
         if self.early and index is not None:  # (None: the lane goes idle)
@@ -185,7 +186,7 @@ class PanelState:
         self.ended: float | None = None
         self.version = 0
         self._rate_samples: deque = deque()
-        self._folders = {
+        self._folders: dict[str, Callable[..., None]] = {
             ev.WORKER: self._worker, ev.WORKER_FAIL: self._worker_fail, ev.SEEN: self._seen,
             ev.START: self._start, ev.DONE: self._done, ev.FAIL: self._fail, ev.RETRY: self._retry,
             ev.CANCEL: self._cancel, ev.END: self._end, ev.BAR: self._bar,
@@ -444,7 +445,8 @@ class PanelState:
             remaining = None if lead.total is None else lead.total - done
         # nothing left (all settled, the end not yet posted): no estimate rather than "0:00"
         running = self.status == "running" and remaining is not None and remaining > 0
-        eta = json_number(remaining / rate) if rate and running else None
+        # running: remaining is a number
+        eta = json_number(remaining / rate) if rate and running else None  # type: ignore[operator]
         return {"done": done, "failed": counts["failed"], "timed_out": counts["timed_out"],
                 "crashed": counts["crashed"], "cancelled": counts["cancelled"],
                 "running": counts["running"], "retrying": counts["retrying"],
@@ -452,7 +454,7 @@ class PanelState:
                 "elapsed": round(elapsed, 3), "rate": rate, "eta": eta, "unit": unit,
                 "dropped": self.dropped, "spark": self.throughput.spark(end, self.started)}
 
-    def timeline_view(self, now: float | None = None) -> dict:
+    def timeline_view(self, now: float | None = None) -> snap.Timeline:
         """The `timeline` trait: blocks per lane, times relative to the first start."""
         now = time.time() if now is None else now
         end = self.ended if self.ended is not None else now
@@ -480,7 +482,7 @@ class PanelState:
             "desc": bar.desc if bar else "", "n": bar.n if bar else 0,
             "total": bar.total if bar else None, "unit": bar.unit if bar else "it",
             "message": lane.message, "postfix": [list(p) for p in bar.postfix] if bar else [],
-            "elapsed": round(now - started, 3) if timing else 0.0,
+            "elapsed": round(now - started, 3) if timing else 0.0,  # type: ignore[operator]  # timing: set
             "done": lane.done,
             "stalled": stalled,
             "spark": spark,

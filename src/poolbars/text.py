@@ -9,6 +9,8 @@ import html as _html
 import math
 import textwrap
 
+from typing import Any, Mapping
+
 from .kinds import COUNTERS
 from .snapshot import SNAPSHOT_KEYS  # noqa: F401 (re-exported: the keys every view reads)
 
@@ -80,7 +82,7 @@ def finished(overall: dict) -> int:
     return sum(overall.get(k, 0) for k in ("done", *COUNTERS))
 
 
-def progress(snapshot: dict) -> str:
+def progress(snapshot: Mapping[str, Any]) -> str:
     """`12/40 30% · 3.2 it/s · 0:05 elapsed · ETA 0:09`."""
     o = snapshot.get("overall") or {}
     unit = inert(o.get("unit", "it"))
@@ -92,7 +94,7 @@ def progress(snapshot: dict) -> str:
     return " · ".join(parts)
 
 
-def overall_line(snapshot: dict) -> str:
+def overall_line(snapshot: Mapping[str, Any]) -> str:
     """`Convert [running] 12/40 30% · 3.2 it/s · 0:05 elapsed · ETA 0:09`."""
     title = inert(snapshot.get("title") or "poolbars")
     return f"{title} [{inert(snapshot.get('status', 'running'))}] {progress(snapshot)}"
@@ -154,7 +156,7 @@ def failure_traceback(failure: dict, indent: str = "") -> str:
     return textwrap.indent(traceback, indent, lambda line: True) if indent else traceback
 
 
-def plain(snapshot: dict) -> str:
+def plain(snapshot: Mapping[str, Any]) -> str:
     """The whole panel as text: what a saved notebook shows where widgets cannot render."""
     lines = [overall_line(snapshot), "  " + counts(snapshot.get("overall") or {})]
     if snapshot.get("status") == "running":
@@ -167,7 +169,7 @@ def plain(snapshot: dict) -> str:
     return "\n".join(lines)
 
 
-def html(snapshot: dict) -> str:
+def html(snapshot: Mapping[str, Any]) -> str:
     """A static HTML rendering (every user string escaped), for viewers without JS."""
     esc = _html.escape
     o = snapshot.get("overall") or {}
@@ -175,7 +177,7 @@ def html(snapshot: dict) -> str:
     width = 100 if total == 0 else (100 * done / total if total else 0)
     width = min(max(width, 0), 100)  # a bar past its total (or huge counts) stays in its box
     colour = {"failed": "#d32f2f", "cancelled": "#9e9e9e", "done": "#388e3c"}.get(
-        snapshot.get("status"), "#1976d2")
+        snapshot.get("status"), "#1976d2")  # type: ignore[arg-type]  # no status: the default
     rows = [
         f'<div style="font-weight:600">{esc(overall_line(snapshot))}</div>',
         '<div style="background:#e0e0e0;height:6px;border-radius:3px;margin:4px 0">'

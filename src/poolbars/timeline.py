@@ -4,6 +4,10 @@ that PanelState keeps for the panel's insight views (see docs/snapshot.md)."""
 from __future__ import annotations
 
 import collections
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from . import snapshot as snap
 
 MAX_BLOCKS = 300  # per lane; beyond, the oldest neighbours are merged
 MAX_TOTAL_BLOCKS = 2400  # over all lanes, so the trait stays small with many workers
@@ -50,10 +54,10 @@ class Timeline:
             if blocks[-1][2] == "running":
                 blocks[-1][2] = status
 
-    def view(self, t0: float | None, now: float, names: dict) -> dict:
+    def view(self, t0: float | None, now: float, names: dict) -> snap.Timeline:
         if t0 is None:
             return {"t0": None, "t1": 0.0, "lanes": [], "more_blocks": 0}
-        lanes = []
+        lanes: list = []  # snap.TimelineLane dicts, with each Block as a list (JSON)
         order = sorted(self.lanes, key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else 0, k))
         for key in order:
             blocks = self.lanes[key]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.abc
 import importlib.machinery
 import sys
+from typing import Any
 
 from .reporting import Bar, counted
 
@@ -91,7 +92,7 @@ class _Quiet:
         pass
 
 
-def _captured(std_tqdm):
+def _captured(std_tqdm: Any):
     """A subclass of the real tqdm that reports to the panel and prints nothing."""
 
     class CapturedTqdm(std_tqdm):
@@ -110,7 +111,7 @@ def _captured(std_tqdm):
         def close(self):
             if getattr(self, "_pb_bar", None) is not None and not self.disable:
                 self._pb_sync()
-                self._pb_bar.close()
+                self._pb_bar.close()  # type: ignore[union-attr]  # not None: checked above
             super().close()
 
         def _pb_sync(self):
@@ -156,7 +157,7 @@ class _CaptureFinder(importlib.abc.MetaPathFinder):
         def exec_and_patch(module):
             exec_module(module)
             _patch(module)
-        spec.loader.exec_module = exec_and_patch
+        spec.loader.exec_module = exec_and_patch  # type: ignore[method-assign]  # the patch
         return spec
 
 

@@ -120,14 +120,15 @@ class ProgressPanel(anywidget.AnyWidget):
         """Set every trait from `snapshot` in one message (unchanged traits are not sent)."""
         with self.hold_sync():
             for name in SNAPSHOT_KEYS:
-                setattr(self, name, snapshot[name])
+                # name is one of the snapshot's keys
+                setattr(self, name, snapshot[name])  # type: ignore[literal-required]
             if "timeline" in snapshot:
-                self.timeline = snapshot["timeline"]
+                self.timeline = snapshot["timeline"]  # type: ignore[assignment]  # a Dict trait
 
     def _repr_mimebundle_(self, **kwargs):
         # The fallbacks show the current state: what a saved notebook shows without JS.
         bundle = super()._repr_mimebundle_(**kwargs)
-        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        data: typing.Any = bundle[0] if isinstance(bundle, tuple) else bundle
         snapshot = self.snapshot()
         data["text/plain"] = text.plain(snapshot)
         data["text/html"] = text.html(snapshot)

@@ -70,7 +70,7 @@ SLOT_WIDTH = 3  # ints per worker in the shared array: item, start time, command
 _PICKLE, _DILL = b"p", b"d"
 
 
-class _Pickler(dill.Pickler):
+class _Pickler(dill.Pickler):  # type: ignore[misc]  # dill is untyped: its Pickler is Any
     """dill, but modules go by reference.
 
     Plain dill pickles a module that is not installed in site-packages (an editable
@@ -80,7 +80,7 @@ class _Pickler(dill.Pickler):
     dispatch = dill.Pickler.dispatch.copy()
 
 
-def _save_module(pickler, module: ModuleType) -> None:
+def _save_module(pickler: Any, module: ModuleType) -> None:
     if module.__name__ != "__main__" and sys.modules.get(module.__name__) is module:
         pickler.save_reduce(_import_module, (module.__name__,), obj=module)
     else:
@@ -90,7 +90,7 @@ def _save_module(pickler, module: ModuleType) -> None:
 _Pickler.dispatch[ModuleType] = _save_module
 
 
-def _nested_globals(func, recurse=True) -> list:
+def _nested_globals(func: Any, recurse: bool = True) -> list[str]:
     """The global names `func`'s code (and the code nested in it) uses, as
     `dill.detect.nestedglobals` finds them, without printing anything."""
     code = dill.detect.code(func)
@@ -107,13 +107,13 @@ _dill_nested_globals = dill.detect.nestedglobals  # dill's own (kept for the tes
 dill.detect.nestedglobals = _nested_globals
 
 
-def dill_dumps(obj) -> bytes:
+def dill_dumps(obj: object) -> bytes:
     buffer = io.BytesIO()
     _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL, recurse=True).dump(obj)
     return buffer.getvalue()
 
 
-def dumps(obj) -> bytes:
+def dumps(obj: object) -> bytes:
     """Pickle `obj` for the pipe: standard pickle when it can, dill when it must."""
     try:
         return _PICKLE + pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
@@ -121,7 +121,7 @@ def dumps(obj) -> bytes:
         return _DILL + dill_dumps(obj)
 
 
-def loads(data: bytes):
+def loads(data: bytes) -> Any:
     if data[:1] == _PICKLE:
         return pickle.loads(memoryview(data)[1:])
     return dill.loads(memoryview(data)[1:])
@@ -139,7 +139,7 @@ class Tasks(NamedTuple):
     fn_id: int
     call: int
     first: int
-    items: list
+    items: list[Any]
     timed: bool
 
 
@@ -172,15 +172,15 @@ class TeardownFailed(NamedTuple):
 
 
 class Results(NamedTuple):
-    values: list
-    failures: list
-    events: list
+    values: list[Any]
+    failures: list[tuple[int, RemoteFailure]]
+    events: list[tuple[Any, ...]]
 
 
 class Each(NamedTuple):
-    blobs: list
-    failures: list
-    events: list
+    blobs: list[bytes]
+    failures: list[tuple[int, RemoteFailure]]
+    events: list[tuple[Any, ...]]
 
 
 # -- the shared "current item" array ----------------------------------------------------
@@ -195,18 +195,18 @@ class SlotBoard:
     it with `attach`. A worker writes only its own slot; the parent reads a slot, and
     clears it once that worker is gone."""
 
-    def __init__(self, ints):
+    def __init__(self, ints: Any) -> None:
         # a ctypes array in the parent; an int64 memoryview in a worker, which writes an
         # int in ~20 ns where a ctypes array takes ~100: it does so per item
         self.ints = ints
 
     @classmethod
-    def create(cls, ctx, workers: int) -> SlotBoard:
+    def create(cls, ctx: Any, workers: int) -> SlotBoard:
         """A board for `workers` workers in shared memory of `ctx` (a multiprocess context)."""
         return cls(ctx.RawArray("q", [NO_ITEM, 0, 0] * workers))
 
     @classmethod
-    def attach(cls, array) -> SlotBoard:
+    def attach(cls, array: Any) -> SlotBoard:
         """The board over `array` (a `create`d board's `array`), in a worker."""
         return cls(memoryview(array).cast("B").cast("q"))
 
@@ -216,7 +216,7 @@ class SlotBoard:
         return cls(memoryview(bytearray(8 * SLOT_WIDTH)).cast("q"))
 
     @property
-    def array(self):
+    def array(self) -> Any:
         """What a worker process gets to `attach` to."""
         return self.ints
 
@@ -244,21 +244,21 @@ class SlotBoard:
 
     def item(self, worker: int) -> int | None:
         """The index of the item `worker` runs (or last ran, if it died); None if none."""
-        mark = self.ints[SLOT_WIDTH * worker + _ITEM]
+        mark = int(self.ints[SLOT_WIDTH * worker + _ITEM])
         return mark if mark >= 0 else None
 
     def sending(self, worker: int) -> int | None:
         """The first index of the chunk whose results `worker` sends; None if it does not."""
-        mark = self.ints[SLOT_WIDTH * worker + _ITEM]
+        mark = int(self.ints[SLOT_WIDTH * worker + _ITEM])
         return SENDING - mark if mark <= SENDING else None
 
     def started(self, worker: int) -> float:
         """When `worker` started its item of a timed job (seconds since the epoch)."""
-        return self.ints[SLOT_WIDTH * worker + _STARTED] / 1e6
+        return int(self.ints[SLOT_WIDTH * worker + _STARTED]) / 1e6
 
     def group(self, worker: int) -> int:
         """The process group of a command `worker`'s task runs (0: none)."""
-        return self.ints[SLOT_WIDTH * worker + _GROUP]
+        return int(self.ints[SLOT_WIDTH * worker + _GROUP])
 
     def clear_group(self, worker: int) -> None:
         self.ints[SLOT_WIDTH * worker + _GROUP] = 0

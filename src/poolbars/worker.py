@@ -189,7 +189,8 @@ def _tear_down(instances: list, conn) -> None:
                 failure = RemoteFailure.from_exception(exc, skip=1)
                 conn.send_bytes(dumps(TeardownFailed(failure)))
             except OSError:  # the parent is gone: stderr is all that is left
-                traceback.print_exception(exc)
+                # the one-argument form is Python 3.10+: on 3.9 this raises TypeError
+                traceback.print_exception(exc)  # type: ignore[call-arg, arg-type]
 
 
 def _run(fn, tasks: Tasks, reporter, board: SlotBoard, slot: int) -> bytes:
@@ -228,7 +229,8 @@ def run_items(fn, call: int, first: int, items: list, reporter, marks: tuple,
     run one by one, each marked on the slot board (`marks`: its `hot()`) so a crash or
     timeout names its item."""
     current, at, started_at = marks  # a plain memoryview and offsets: ~20 ns per write
-    values, failures = [], []
+    values: list = []
+    failures: list = []
     append = values.append
     # a chunk of quick items skips the per-item bookkeeping (~30 ns of ~60) but the mark;
     # its bars belong to the chunk's lane
