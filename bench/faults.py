@@ -37,6 +37,8 @@ import poolbars as pb
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE.parent / "docs" / "faults.md"
+sys.path.insert(0, str(HERE.parent / "tests"))
+from procs import alive, children, poolbars_threads  # noqa: E402 (the tests' /proc helpers)
 
 
 @dataclass
@@ -59,14 +61,6 @@ def check(condition: bool, what: str) -> None:
 
 # -- helpers ------------------------------------------------------------------------------
 
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def wait_gone(pids, limit: float = 10.0) -> float:
     """Seconds until every pid in `pids` has exited (limit: give up, and say so)."""
     start = time.perf_counter()
@@ -84,26 +78,6 @@ def read_pids(folder: str, count: int = 1, limit: float = 20.0) -> list[int]:
             return [int(Path(folder, n).read_text()) for n in names]
         check(time.perf_counter() - start < limit, "the task never started its child")
         time.sleep(0.01)
-
-
-def my_children() -> list[int]:
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                with open(f"/proc/{name}/cmdline") as f:
-                    cmd = f.read()
-            except OSError:
-                continue
-            if int(fields[1]) == os.getpid() and fields[0] != "Z" and "resource_tracker" not in cmd:
-                found.append(int(name))
-    return found
-
-
-def pool_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith("poolbars")]
 
 
 def run_script(code: str, *, signals=(), after: float = 0.0, env=None,
@@ -462,33 +436,29 @@ def f_nested():
                    time.perf_counter() - start)
 
 
+def _refused_as_closed(action, happens: str) -> Outcome:
+    start = time.perf_counter()
+    try:
+        action()
+    except Exception as exc:
+        check("closed" in str(exc), repr(exc))
+        return Outcome(happens, f"`{type(exc).__name__}: {exc}`", time.perf_counter() - start)
+    raise NotAsDocumented(f"not refused: {happens}")
+
+
 def f_closed_pool():
     pool = pb.Pool(1, display=None)
     with pool:
         pass
-    start = time.perf_counter()
-    try:
-        with pool:
-            pass
-    except Exception as exc:
-        check("closed" in str(exc), repr(exc))
-        return Outcome("entering a closed pool raises at once",
-                       f"`{type(exc).__name__}: {exc}`", time.perf_counter() - start)
-    raise NotAsDocumented("a closed pool was entered")
+    return _refused_as_closed(pool.__enter__, "entering a closed pool raises at once")
 
 
 def f_imap_after_close():
     with pb.Pool(1, display=None) as pool:
         results = pool.imap(quick, range(100))
         next(results)
-    start = time.perf_counter()
-    try:
-        list(results)
-    except Exception as exc:
-        check("closed" in str(exc), repr(exc))
-        return Outcome("iterating an `imap` after its pool closed raises",
-                       f"`{type(exc).__name__}: {exc}`", time.perf_counter() - start)
-    raise NotAsDocumented("imap after close stopped silently")
+    return _refused_as_closed(lambda: list(results),
+                              "iterating an `imap` after its pool closed raises")
 
 
 def f_handle_cancel():
@@ -516,9 +486,9 @@ def f_gc_unclosed():
         del pool
         gc.collect()
     kinds = {w.category.__name__ for w in caught}
-    took = wait_gone(my_children()) + time.perf_counter() - start
+    took = wait_gone(children()) + time.perf_counter() - start
     check("ResourceWarning" in kinds, f"warnings {kinds}")
-    check(not pool_threads(), f"threads left: {pool_threads()}")
+    check(not poolbars_threads(), f"threads left: {poolbars_threads()}")
     return Outcome("a pool collected unclosed stops its workers and threads",
                    "`ResourceWarning`", took)
 
@@ -531,7 +501,7 @@ def f_start_fails():
     except ShardError as exc:
         took = time.perf_counter() - start
         check(isinstance(exc, pb.TaskFailed), "also TaskFailed")
-        check(not my_children() and not pool_threads(), "nothing left")
+        check(not children() and not poolbars_threads(), "nothing left")
         return Outcome("every worker's setup raises: the map raises the setup's own type",
                        f"`{type(exc).__name__}: {exc}`; nothing left running", took)
     raise NotAsDocumented("the setup's error was not raised as its own type")
@@ -544,7 +514,7 @@ def f_setup_hangs():
             pool.map(HangingSetup, range(2))
     except pb.TaskFailed as exc:
         took = time.perf_counter() - start
-        check(not my_children(), "nothing left")
+        check(not children(), "nothing left")
         return Outcome("a setup that hangs is stopped after its own allowance",
                        f"`{type(exc).__name__}: {str(exc)[:80]}`", took)
     raise NotAsDocumented("a hanging setup did not raise")
