@@ -1,7 +1,7 @@
 """One map's results: the runs of items that settled, kept by input position, and what
 a caller gets from them under `on_error` — map's list in input order, imap's next run in
 order, a cut-short background map's full-length list and its `not_run` positions, and
-`results_so_far`. Used by `Pool` and `MapHandle` alike. The placeholder that stands for
+`results_so_far`. Used by `Pool` and `MapHandle` alike. The marker that stands for
 a skipped item lives here and never leaves: every way out drops it or shows None."""
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class Results:
         out: list = []
         for position in sorted(self.runs):
             out += self.runs[position]
-        if self.on_error == "skip":  # only "skip" makes placeholders: spare others the pass
+        if self.on_error == "skip":  # only "skip" leaves markers: spare the others the pass
             out = [value for value in out if value is not _SKIP]
         return out
 
