@@ -71,3 +71,37 @@ def test_local_only_options_are_refused_with_a_cluster(client):
         pb.Pool(cluster=client, timeout=5)
     with pytest.raises(TypeError, match="distributed.Client"):
         pb.Pool(cluster="tcp://127.0.0.1:8786")
+
+
+def test_a_job_and_its_cancel_sent_back_to_back_are_handled_in_that_order(client):
+    """The engine waits on its request queue without putting requests back: a cancel
+    right behind its job never runs first (which would leave the job counted forever)."""
+    from poolbars import wire
+    from poolbars.backend import EngineOptions
+    from poolbars.book import END, Job
+    from poolbars.engine import Engine
+    from poolbars.session import Session
+
+    session = Session(display=None, serve=True)
+    try:
+        engine = Engine(EngineOptions(processes=2, cluster=client), session.post,
+                        session.channel.address, session.channel.authkey)
+        engine.add_function(0, wire.dill_dumps(abs))
+        engine.start()
+        jobs = []
+        for _ in range(20):
+            time.sleep(0.06)  # the engine waits on the queue again (its POLL is 0.05 s)
+            job = Job(0, wire.CALL_ITEM, range(10), 10, None)
+            engine.submit(job)
+            engine.cancel(job)
+            jobs.append(job)
+        for job in jobs:
+            outcome = None
+            while outcome != END:
+                outcome = job.outcomes.get(timeout=30)
+        engine.stop("done")
+    finally:
+        session.close()
+    s = engine.stats
+    assert engine.error is None and s.total == 20 * 10
+    assert s.done + s.failed + s.crashed + s.cancelled == s.total and s.cancelled > 0

@@ -445,11 +445,11 @@ def test_a_worker_killed_before_it_starts_its_next_item_blames_no_item():
 
 
 def test_leaving_the_with_block_mid_task_starts_no_worker_only_to_stop_it(monkeypatch):
-    from poolbars.dispatch import Dispatcher
+    from poolbars.processes import Workers
 
     spawned = []
-    spawn = Dispatcher._spawn
-    monkeypatch.setattr(Dispatcher, "_spawn", lambda self, n: spawned.append(n) or spawn(self, n))
+    spawn = Workers.spawn
+    monkeypatch.setattr(Workers, "spawn", lambda self, n: spawned.append(n) or spawn(self, n))
     with pytest.raises(RuntimeError, match="leave"):
         with pb.Pool(2, display=None) as pool:
             handle = pool.map_async(time.sleep, [30, 30])

@@ -7,7 +7,7 @@ import pytest
 
 import poolbars as pb
 from poolbars import errors, events as ev, kinds, report, text
-from poolbars.dispatch import Stats
+from poolbars.book import Stats
 from poolbars.state import PanelState
 
 pytestmark = pytest.mark.timeout(30)

@@ -208,9 +208,9 @@ def test_timeout_does_not_count_the_import_of_the_tasks_module(tmp_path, monkeyp
 
 
 def test_without_setup_timeout_the_allowance_comes_from_timeout(monkeypatch):
-    from poolbars import dispatch
+    from poolbars import watch
 
-    monkeypatch.setattr(dispatch, "SETUP_MIN_SECONDS", 2.0)  # the real floor is 10 s
+    monkeypatch.setattr(watch, "SETUP_MIN_SECONDS", 2.0)  # the real floor is 10 s
     began = time.monotonic()
     with pytest.raises(pb.TaskTimeout, match=r"within 3 s \(setup_timeout\)"):
         with pb.Pool(1, display=None, timeout=0.3) as pool:  # 10 × 0.3 s = 3 s

@@ -1,6 +1,6 @@
 """poolbars: a parallel map with a live panel of what every worker is doing."""
 
-from .dispatch import Stats
+from .book import Stats
 from .errors import Failure, TaskFailed, TaskTimeout, WorkerCrashed
 from .pool import Pool, map
 from .remote import Panel, Remote, connect

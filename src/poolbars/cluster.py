@@ -6,23 +6,26 @@ running `run_chunk`, which reports the chunk's start and its inner progress thro
 panel's channel — the same manager queue as local pools, served on an address the
 cluster can reach — and returns the chunk's results with its last bar states.
 
-The `ClusterDispatcher` keeps the local dispatcher's bookkeeping (chunks, ordering,
-policies, counts, cancels) and replaces only what touches workers.
+`DaskBackend` is the engine's backend for this (see backend.py): the job book keeps the
+bookkeeping (chunks, ordering, policies, counts, cancels) as for local processes; the
+backend only submits chunks, settles finished futures and cancels them. Nothing of the
+local backend (pipes, the shared slot board, worker processes) is used here.
 """
 
 from __future__ import annotations
 
 import os
-import queue
 import socket
 import threading
 import time
+from typing import Any
 from urllib.parse import urlparse
 
 from . import events as ev
 from . import kinds
 from . import reporting
-from .dispatch import Chunk, Dispatcher
+from .backend import EngineOptions
+from .book import Book, Chunk, Job
 from .errors import RemoteFailure, short_repr
 
 POLL = 0.05  # seconds between looks at new requests while waiting on futures
@@ -43,32 +46,39 @@ def cluster_threads(client) -> int:
     return max(sum(w.get("nthreads", 1) for w in workers.values()), 1)
 
 
-class ClusterDispatcher(Dispatcher):
-    """Runs jobs as Dask tasks (see the module doc)."""
+class DaskBackend:
+    """Runs the book's chunks as Dask tasks (see the module doc)."""
 
-    def __init__(self, pool):
-        super().__init__(pool)
-        self.client = pool.cluster
-        self.running: dict = {}  # Dask future -> Chunk
+    def __init__(self, options: EngineOptions, address: Any, authkey: bytes, book: Book,
+                 functions: dict[int, bytes]):
+        self.client = options.cluster
+        self.capacity = 2 * options.processes  # chunks submitted at once
+        self.address, self.authkey = tuple(address), bytes(authkey)
+        self.book = book
+        self.functions = functions
+        self.running: dict[Any, Chunk] = {}  # Dask future -> Chunk
         self.lanes: dict[str, int] = {}  # Dask worker address -> lane number
+        self.ready_at: float | None = None
         self._payloads: dict[int, object] = {}  # fn_id -> scattered payload
         self._token = f"{os.getpid()}-{id(self)}"
+
+    @property
+    def watching(self) -> bool:
+        return bool(self.running)  # else the engine waits for requests, in order
 
     def start(self) -> None:
         workers = sorted(self.client.scheduler_info().get("workers", {}).items())
         for number, (address, info) in enumerate(workers):
             self.lanes[address] = number
-            self._post((ev.WORKER, number, "idle", info.get("pid")))
+            self.book.post([(ev.WORKER, number, "idle", info.get("pid"))])
         self.ready_at = time.time()
-        self._thread.start()
 
-    def _step(self) -> None:
-        self._collect_finished()
+    def wake(self) -> None:
+        pass  # `step` waits at most POLL seconds
 
-    def _feed(self) -> None:
-        capacity = 2 * self.pool.processes
-        while len(self.running) < capacity:
-            chunk = self._next_chunk()
+    def feed(self) -> None:
+        while len(self.running) < self.capacity:
+            chunk = self.book.next_chunk()
             if chunk is None:
                 return
             self._submit(chunk)
@@ -79,18 +89,15 @@ class ClusterDispatcher(Dispatcher):
         if payload is None:
             payload = self._payloads[job.fn_id] = self.client.scatter(
                 self.functions[job.fn_id], broadcast=True)
-        channel = self.pool._session.channel
         chunk.started = time.time()
         future = self.client.submit(
             run_chunk, payload, (self._token, job.fn_id), job.call, chunk.first,
-            chunk.items, tuple(channel.address), bytes(channel.authkey), self.lanes,
+            chunk.items, self.address, self.authkey, self.lanes,
             pure=False, retries=job.retries)
         self.running[future] = chunk
 
-    def _collect_finished(self) -> None:
-        if not self.running:
-            self._sleep_for_requests()
-            return
+    def step(self) -> None:
+        """Wait up to POLL seconds for a future to finish, and settle those that did."""
         from distributed import wait
 
         try:
@@ -101,36 +108,30 @@ class ClusterDispatcher(Dispatcher):
             chunk = self.running.pop(future)
             self._on_future(future, chunk)
 
-    def _sleep_for_requests(self) -> None:
-        try:
-            kind, arg = self.requests.get(timeout=POLL)
-        except queue.Empty:
-            return
-        self.requests.put((kind, arg))  # handled by _take_requests, in order
-
-    def _on_future(self, future, chunk: Chunk) -> None:
+    def _on_future(self, future: Any, chunk: Chunk) -> None:
         if future.status == "finished":
             values, failures, events, number = future.result()
             chunk.job.timing = (len(values), time.time() - chunk.started)
-            self._settle_chunk(chunk, values, failures, events, number)
+            self.book.settle_chunk(chunk, values, failures, events, number,
+                                   [(ev.WORKER, number, "idle", None)])
             return
         if future.status == "cancelled" or chunk.job.cancelled:
             return
         exc = future.exception()
         crashed = type(exc).__name__ == "KilledWorker"
         if crashed and len(chunk.items) > 1:  # pin it down: run its items one by one
-            self._requeue(chunk, range(len(chunk.items)))
+            chunk.job.requeue(chunk, range(len(chunk.items)))
             return
         remote = RemoteFailure.from_exception(exc)
         if crashed:
             remote.exc_type = kinds.KINDS["crashed"].exception
             remote.message = f"Dask lost the workers running this item: {exc}"
         kind: kinds.Kind = "crashed" if crashed else "error"
-        self._post((ev.DONE, None, 0, time.time()))
+        self.book.post([(ev.DONE, None, 0, time.time())])
         for offset in range(len(chunk.items)):
-            self._settle_failure(chunk, offset, kind, remote, None, retry=False)
+            self.book.settle_failure(chunk, offset, kind, remote, None, retry=False)
 
-    def _stop_running(self, job) -> tuple[int, list]:
+    def stop_job(self, job: Job, replace: bool) -> tuple[int, list[int]]:
         running = 0
         for future, chunk in list(self.running.items()):
             if chunk.job is job:
@@ -139,13 +140,15 @@ class ClusterDispatcher(Dispatcher):
                 del self.running[future]
         return running, []
 
-    def _shutdown(self, status: str) -> None:
-        self._cancel_all()
+    def shutdown(self, terminate: bool) -> None:
         for future in list(self.running):
             future.cancel()
         self.running.clear()
         for number in self.lanes.values():
-            self._post((ev.WORKER, number, "exited", None))
+            self.book.post([(ev.WORKER, number, "exited", None)])
+
+    def close(self) -> None:
+        pass  # nothing of its own is left open
 
 
 # -- on the Dask worker ----------------------------------------------------------------------
@@ -161,14 +164,14 @@ def run_chunk(payload: bytes, key, call: int, first: int, items: list, address, 
     from distributed import get_worker
 
     from .wire import SlotBoard
-    from .worker import _load, queue_sink, run_items
+    from .worker import load_target, queue_sink, run_items
 
     worker = get_worker()
     number = lanes.get(worker.address, worker.address)
     with _lock:
         fn = _functions.get(key)
         if fn is None:
-            fn = _functions[key] = _load(payload, {}, [])
+            fn = _functions[key] = load_target(payload, {}, [])
         reporter = _reporters.get((address, threading.get_ident()))
         if reporter is None:
             reporter = _reporters[(address, threading.get_ident())] = reporting.Reporter(

@@ -1,5 +1,5 @@
 """Pool: the user's side of the parallel map. Its options (checked in `options.py`), the lifecycle
-(`with`), and the map family, which hand jobs to the dispatcher thread (`dispatch.py`)
+(`with`), and the map family, which hand jobs to the engine's thread (`engine.py`)
 and turn its outcomes into results, in order, under the chosen error policy."""
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ import multiprocess
 
 from . import events as ev
 from . import wire
-from .dispatch import END, ERROR, Dispatcher, Job, Stats
+from .book import END, ERROR, Job, Stats
+from .backend import EngineOptions
+from .engine import Engine
 from .errors import Failure
 from .handle import MapHandle
 from .options import PoolOptions, check_seconds, check_whole
@@ -113,7 +115,7 @@ class Pool:
         self.closed_at: float | None = None
         self._ctx = multiprocess.get_context(self.start_method)
         self._session: Session | None = None
-        self._dispatcher: Dispatcher | None = None
+        self._dispatcher: Engine | None = None
         self._functions: dict[int, object] = {}
         self._results = Results(self.on_error)  # the latest map/starmap's
         self._closed = False
@@ -216,15 +218,16 @@ class Pool:
             _open_pools += 1
         host = "127.0.0.1"
         if self.cluster is not None:
-            from .cluster import ClusterDispatcher, listen_host
+            from .cluster import listen_host
             host = listen_host(self.cluster)  # where the cluster's workers can reach us
         if self.panel is not None:  # report to a panel that outlives this pool
             self._session = self.panel._session
         else:
             self._session = Session(title=self.title or "", display=self.display, serve=True,
                                     stale_after=self.stale_after, host=host)
-        self._dispatcher = (ClusterDispatcher(self) if self.cluster is not None
-                            else Dispatcher(self))
+        channel = self._session.channel
+        self._dispatcher = Engine(EngineOptions.of(self.options), self._session.post,
+                                  channel.address, channel.authkey)
         self._dispatcher.start()
 
     def __del__(self):

@@ -108,7 +108,7 @@ def main(slot: int, conn, address, authkey: bytes, shared, initializer=None,
             _resend(conn, board, slot)
         elif isinstance(message, Function):
             try:
-                functions[message.fn_id] = _load(message.payload, worker_args, instances)
+                functions[message.fn_id] = load_target(message.payload, worker_args, instances)
             except Exception as exc:  # a Worker's setup: this worker is retired
                 failure = RemoteFailure.from_exception(exc, skip=2)  # from the user's frame
                 conn.send_bytes(dumps(SetupFailed(failure)))
@@ -159,7 +159,7 @@ def _kill_children() -> None:
         child.kill()
 
 
-def _load(payload: bytes, worker_args: dict, instances: list):
+def load_target(payload: bytes, worker_args: dict, instances: list):
     """The callable to run: a function, or `process` of a set-up Worker instance (what
     its construction or `setup` raises propagates). A function that cannot be loaded
     gives a callable that explains why for every item."""
