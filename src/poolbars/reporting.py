@@ -23,7 +23,7 @@ import operator
 import threading
 import time
 import warnings
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from . import events as ev
 
@@ -115,22 +115,22 @@ class Reporter:
                     bar.n = n
                     self._bars[bar.id] = bar
 
-    def take(self) -> list:
-        """The pending events, now, without sending them (the worker loop hands a task's
+    def take(self) -> list[tuple[Any, ...]]:
+        """The pending events (in their wire form), now, without sending them (the worker loop hands a task's
         last events to the parent with its result instead), once a batch in flight is sent."""
         with self._sending:
             return self._take()
 
-    def _take(self) -> list:
+    def _take(self) -> list[tuple[Any, ...]]:
         with self._lock:
             if not self._bars and not self._messages:
                 return []
             bars, self._bars = self._bars, {}
             messages, self._messages = self._messages, {}
             now = time.time()
-            batch = [bar.event(self.source, now) for bar in bars.values()]
-        batch += [(ev.MESSAGE, self.source, task, text) for task, text in messages.items()]
-        return batch
+            events: list[ev.Event] = [bar.event(self.source, now) for bar in bars.values()]
+        events += [ev.Message(self.source, task, text) for task, text in messages.items()]
+        return [ev.wire(event) for event in events]  # a batch may cross the wire: plain tuples
 
     def flush(self) -> None:
         """Send everything pending now, as one batch."""
@@ -174,9 +174,9 @@ class Bar:
         self._last_check: tuple[float, float] = (reporter.clock(), 0)
         reporter.post(self)
 
-    def event(self, source, t: float) -> tuple:
-        return (ev.BAR, source, self.id, self.task, self.desc, self.n, self.total, self.unit,
-                self.postfix, self.closed, t)
+    def event(self, source: ev.Source, t: float) -> ev.BarUpdate:
+        return ev.BarUpdate(source, self.id, self.task, self.desc, self.n, self.total,
+                            self.unit, self.postfix, self.closed, t)
 
     def update(self, n: float = 1) -> None:
         """Advance by `n` (may be fractional or negative)."""

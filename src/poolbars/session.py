@@ -13,10 +13,11 @@ import threading
 import time
 
 from .channel import Channel
-from .events import END
+from . import events as ev
 from .collector import Collector
 from .display import open_view
 from .reporting import Reporter
+from .snapshot import PanelStatus
 from .state import PanelState
 
 
@@ -54,7 +55,7 @@ class Session:
         """Queue lifecycle events from this process."""
         self.queue.put(batch)
 
-    def close(self, status: str = "done") -> None:
+    def close(self, status: PanelStatus = "done") -> None:
         """End the run with `status`, push the final snapshot to the view and stop.
         Idempotent."""
         if self.closed:
@@ -65,7 +66,7 @@ class Session:
                 Session._open.remove(self)
         self.reporter.stop_timer()
         self.reporter.flush()
-        self.post([(END, status, time.time())])
+        self.post([ev.End(status, time.time())])
         self.collector.stop()
         final = self.state.snapshot()
         final["timeline"] = self.state.timeline_view()

@@ -15,7 +15,7 @@ import time
 import collections
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from . import events as ev
 from . import kinds
@@ -186,21 +186,29 @@ class PanelState:
         self.ended: float | None = None
         self.version = 0
         self._rate_samples: deque = deque()
-        self._folders: dict[str, Callable[..., None]] = {
+        # the fold table: the one method that writes each event's part of the state
+        self._by_kind: dict[str, Callable[..., None]] = {
             ev.WORKER: self._worker, ev.WORKER_FAIL: self._worker_fail, ev.SEEN: self._seen,
             ev.START: self._start, ev.DONE: self._done, ev.FAIL: self._fail, ev.RETRY: self._retry,
             ev.CANCEL: self._cancel, ev.END: self._end, ev.BAR: self._bar,
             ev.MESSAGE: self._message, ev.CONTROL: self._control,
         }
+        self._by_type = {ev.TYPE[kind]: folder for kind, folder in self._by_kind.items()}
 
     # -- folding -----------------------------------------------------------------------
 
-    def fold(self, event: tuple) -> None:
-        """Apply one event. Unknown kinds are ignored (a newer sender, an older panel)."""
-        folder = self._folders.get(event[0])
+    def fold(self, event: tuple[Any, ...]) -> None:  # an ev.Event is a tuple
+        """Apply one event: a named type, or its wire form `(KIND, field, …)`. Unknown
+        kinds are ignored (a newer sender, an older panel)."""
+        folder = self._by_type.get(type(event))
         if folder is not None:
+            folder(*event)
+        else:  # the wire form: from another process, or a sender that builds plain tuples
+            folder = self._by_kind.get(event[0])
+            if folder is None:
+                return
             folder(*event[1:])
-            self.version += 1
+        self.version += 1
 
     def _mark_started(self, t):
         if self.started is None:
