@@ -9,11 +9,11 @@ executed notebook saves the final state.
 from __future__ import annotations
 
 import queue
-import threading
 import time
 
 from .channel import Channel
 from . import events as ev
+from . import panels
 from .collector import Collector
 from .display import open_view
 from .reporting import Reporter
@@ -22,8 +22,7 @@ from .state import PanelState
 
 
 class Session:
-    _open: list[Session] = []  # sessions of this process, innermost last
-    _open_lock = threading.Lock()
+    """One open panel; while open, the innermost of this process's `panels.THIS_PROCESS`."""
 
     def __init__(self, title: str = "", display="auto", serve: bool = False, unit: str = "it",
                  stale_after: float | None = None, host: str = "127.0.0.1", port: int = 0,
@@ -37,19 +36,13 @@ class Session:
         self.collector = Collector(self.queue, self.state, self.view.update)
         self.collector.start()
         self.closed = False
-        with Session._open_lock:
-            Session._open.append(self)
+        panels.THIS_PROCESS.enter(self)
 
     def on_stop(self, callback) -> None:
         """Call `callback` when the panel's Stop button is pressed (widget view only)."""
         panel = getattr(self.view, "panel", None)
         if panel is not None:
             panel.on_stop = callback
-
-    @classmethod
-    def active(cls) -> Session | None:
-        """The innermost open session of this process, if any."""
-        return cls._open[-1] if cls._open else None
 
     def post(self, batch: list) -> None:
         """Queue lifecycle events from this process."""
@@ -61,9 +54,7 @@ class Session:
         if self.closed:
             return
         self.closed = True
-        with Session._open_lock:
-            if self in Session._open:
-                Session._open.remove(self)
+        panels.THIS_PROCESS.leave(self)
         self.reporter.stop_timer()
         self.reporter.flush()
         self.post([ev.End(status, time.time())])
@@ -73,3 +64,11 @@ class Session:
         self.view.close(final)
         if self.channel is not None:
             self.channel.close()
+
+
+def _open_own(title: str) -> Session:
+    return Session(title=title)
+
+
+# a bar made in the main process when no panel is open opens one of its own (reporting.py)
+panels.THIS_PROCESS.opener = _open_own
