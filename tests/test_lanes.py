@@ -32,7 +32,7 @@ def test_an_idle_worker_has_no_task_and_the_end_exits_live_workers():
     assert lane.task is None
     busy(lanes, 1, 7, "'g'", 1.0)
     lanes.set_worker(2, "crashed")
-    lanes.for_task("main", 1, None, 1.0, None)
+    lanes.for_task("main", 1, None, 1.0, {})
     lanes.workers_exited()
     assert [(lane.key, lane.state, lane.task) for lane in lanes.values()] == [
         ("0", "exited", None), ("1", "exited", None), ("2", "crashed", None),
@@ -42,7 +42,7 @@ def test_an_idle_worker_has_no_task_and_the_end_exits_live_workers():
 def test_a_bar_lands_on_its_tasks_lane_a_later_item_of_the_chunk_moves_it_on():
     lanes = Lanes()
     lane = busy(lanes, 0, 10, "'k'", 1.0)
-    chunk = [10, 5, "'k'", 0]
+    chunk = {"0": [10, 5, "'k'", 0]}
     assert lanes.for_task(0, 1, 10, 1.1, chunk) is lane
     assert lanes.for_task(0, 1, None, 1.1, chunk) is lane  # outside a task: the worker's
     assert lanes.for_task(0, 1, 12, 1.2, chunk) is lane and (lane.task, lane.label) == (
@@ -54,14 +54,14 @@ def test_a_bar_lands_on_its_tasks_lane_a_later_item_of_the_chunk_moves_it_on():
 
 def test_bars_from_outside_a_pool_get_a_lane_each_and_messages_go_to_the_latest():
     lanes = Lanes()
-    first = lanes.for_task("main", 1, None, 1.0, None)
-    second = lanes.for_task("main", 2, None, 2.0, None)
+    first = lanes.for_task("main", 1, None, 1.0, {})
+    second = lanes.for_task("main", 2, None, 2.0, {})
     assert (first.key, second.key, second.name, second.is_worker) == (
         "main:1", "main:2", "main", False)
-    assert lanes.for_task("main", 3, None, 2.0, None, create=False) is None
-    lanes.show_message("main", None, "hello", None)
+    assert lanes.for_task("main", 3, None, 2.0, {}, create=False) is None
+    lanes.show_message("main", None, "hello", {})
     assert (first.message, second.message) == ("", "hello")
-    lanes.show_message("host:9", None, "alone", None)  # a source with no bar: a lane for it
+    lanes.show_message("host:9", None, "alone", {})  # a source with no bar: a lane for it
     assert lanes["host:9:None"].message == "alone"
     assert lanes.latest_of("main") is second and lanes.latest_of("other") is None
 
@@ -70,9 +70,9 @@ def test_a_message_that_overtakes_its_start_is_held_and_shown_when_it_starts():
     lanes = Lanes()
     lane = busy(lanes, 0, 0, "'a'", 1.0)
     for task in range(1, MAX_EARLY + 3):
-        lanes.show_message(0, task, f"msg {task}", [0, 1, "'a'", 0])
+        lanes.show_message(0, task, f"msg {task}", {"0": [0, 1, "'a'", 0]})
     assert len(lane.early) == MAX_EARLY and min(lane.early) == 3  # the oldest are dropped
-    lanes.show_message(0, 0, "x" * (MAX_TEXT_CHARS + 5), [0, 1, "'a'", 0])
+    lanes.show_message(0, 0, "x" * (MAX_TEXT_CHARS + 5), {"0": [0, 1, "'a'", 0]})
     assert len(lane.message) == MAX_TEXT_CHARS
     lane.switch_task(3, "'d'", 5.0)
     assert lane.message == "msg 3" and min(lane.early) == 4

@@ -115,14 +115,15 @@ class Lanes(dict[str, Lane]):
                 lane.switch_task(None, None, None)
 
     def for_task(self, source: Any, bar_id: Optional[int], task: Optional[int],
-                 t: Optional[float], chunk: Optional[Chunk], create: bool = True
+                 t: Optional[float], chunks: dict[str, Chunk], create: bool = True
                  ) -> Optional[Lane]:
-        """The lane that shows `task` of `source` (`chunk`: the one its worker runs), or
+        """The lane that shows `task` of `source` (`chunks`: what each worker runs), or
         None for a late event."""
         worker_lane = self.get(str(source)) if isinstance(source, int) else None
         if worker_lane is not None:
             if task is None or task == worker_lane.task:
                 return worker_lane
+            chunk = chunks.get(worker_lane.key)
             current = worker_lane.task
             if (chunk is not None and task is not None and chunk[0] <= task < chunk[0] + chunk[1]
                     and (current is None or task > current)):
@@ -137,12 +138,12 @@ class Lanes(dict[str, Lane]):
         return lane
 
     def show_message(self, source: Any, task: Optional[int], text: str,
-                     chunk: Optional[Chunk]) -> None:
+                     chunks: dict[str, Chunk]) -> None:
         """Show `text` on the lane of `task` of `source`, or hold it there for the task's
         START, which is still on the way."""
-        lane = self.for_task(source, None, task, None, chunk, create=False)
+        lane = self.for_task(source, None, task, None, chunks, create=False)
         if lane is None and not isinstance(source, int):
-            lane = self.latest_of(source) or self.for_task(source, None, task, None, chunk)
+            lane = self.latest_of(source) or self.for_task(source, None, task, None, chunks)
         if lane is not None:
             lane.message = clip(text)
             lane.updated = time.time()

@@ -92,14 +92,16 @@ class PanelState:
     def fold(self, event: tuple[Any, ...]) -> None:  # an ev.Event is a tuple
         """Apply one event: a named type, or its wire form `(KIND, field, …)`. Unknown
         kinds are ignored (a newer sender, an older panel)."""
-        folder = self._by_type.get(type(event))
-        if folder is not None:
-            folder(*event)
-        else:  # the wire form: from another process, or a sender that builds plain tuples
+        if type(event) is tuple:  # the wire form: from another process, or a plain sender
             folder = self._by_kind.get(event[0])
             if folder is None:
                 return
             folder(*event[1:])
+        else:
+            folder = self._by_type.get(type(event))
+            if folder is None:
+                return
+            folder(*event)
         self.version += 1
 
     def _mark_started(self, t):
@@ -205,7 +207,7 @@ class PanelState:
             self.bar_units += n or 0
             if task is not None and len(self.inner) < MAX_INNER:
                 self.inner[task] = (n, total)
-        lane = self.lanes.for_task(source, bar_id, task, t, self.chunks.get(str(source)))
+        lane = self.lanes.for_task(source, bar_id, task, t, self.chunks)
         if lane is None:
             return
         bar = lane.bars.get(bar_id)
@@ -219,7 +221,7 @@ class PanelState:
 
     def _message(self, source, task, text):
         source = clip(source) if isinstance(source, str) else source
-        self.lanes.show_message(source, task, text, self.chunks.get(str(source)))
+        self.lanes.show_message(source, task, text, self.chunks)
 
     # -- reading -----------------------------------------------------------------------
 
