@@ -22,7 +22,7 @@ from .state import PanelState
 
 
 class Session:
-    """One open panel; while open, the innermost of this process's `panels.THIS_PROCESS`."""
+    """One open panel; in this process's `panels.THIS_PROCESS` while open."""
 
     def __init__(self, title: str = "", display="auto", serve: bool = False, unit: str = "it",
                  stale_after: float | None = None, host: str = "127.0.0.1", port: int = 0,
