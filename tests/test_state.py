@@ -1,7 +1,8 @@
 """PanelState.fold: every status of the vocabulary, and a bounded snapshot."""
 
 from poolbars import events as ev
-from poolbars.state import MAX_FAILURES, MAX_LANES, PanelState
+from poolbars.limits import MAX_FAILURES, MAX_LANES
+from poolbars.state import PanelState
 
 
 def fold_all(state, *events):

@@ -103,3 +103,10 @@ def test_display_choice():
     assert display.resolve("auto") in ("terminal", "log")  # pytest is not a kernel
     with pytest.raises(ValueError, match="display='html'"):
         display.resolve("html")
+
+
+def test_the_terminal_has_a_style_for_every_status_and_lane_state():
+    from poolbars import snapshot as snap
+    from poolbars.terminal import LANE_STYLE, STATUS_STYLE
+    assert sorted(STATUS_STYLE) == sorted(snap.values(snap.PanelStatus))
+    assert sorted(LANE_STYLE) == sorted(snap.values(snap.LaneState))

@@ -2,9 +2,9 @@
 snapshots to a view, at most once per `interval`, plus one final push on `stop()`.
 
 It is the only writer of its `PanelState`. Items on the queue are batches: a `list` of
-event tuples (from this process, trusted), or `bytes` (from another process, pickled).
-A batch from another process is folded only if it loads as a list of well-formed events
-of the kinds other processes send (BAR and MESSAGE from reporters, START from a cluster's
+events (from this process, trusted: named or in their wire form), or `bytes` (from
+another process, pickled). A batch from another process is folded only if it loads as a
+list of well-formed events in their wire form (plain tuples, see events.py) of the kinds other processes send (BAR and MESSAGE from reporters, START from a cluster's
 workers; each field of its type); anything else -- garbage, a pickle of another shape or
 one that raises on load, a wrong field, an event only the parent sends -- is dropped
 whole and counted in `PanelState.dropped`, and the panel goes on. (Loading a pickle can

@@ -1,58 +1,189 @@
 """The event protocol between the processes that report and the collector that folds.
 
-Events are plain tuples whose first field names the kind. They are small and carry
-absolute values (a bar's current count, never "+1"), so coalescing or losing an
-intermediate event never corrupts the picture. Workers and other processes send them in
-batches: a batch crosses the manager queue as one `bytes` object pickled with the
-standard library's pickle (fast, and no dill on the data path); the parent's own
-lifecycle events are put on the same in-process queue as a plain list.
+Each event is a named type below (a NamedTuple: one docstring says what it means and who
+sends it). Events are small and carry absolute values (a bar's current count, never
+"+1"), so coalescing or losing an intermediate event never corrupts the picture.
 
-Who sends what:
+Two forms, one meaning:
+- in this process an event is its named type (`Done(worker, items, t)`), put on the
+  collector's queue in a plain `list` (the parent's lifecycle batches);
+- on the wire (a batch from a worker or any other process) an event is a plain tuple
+  `(KIND, field, …)` (`wire(event)`): the batch crosses the manager queue as one `bytes`
+  object pickled with the standard library's pickle; plain tuples, so the events add no
+  class to what a peer's pickle names and the parent loads (a named type would be loaded
+  by importing it from this module). The collector checks such a batch (collector.well_formed) before it
+  folds it. Senders not converted yet (the dispatcher's) put plain tuples too.
 
-parent (pool) -- lifecycle, one batch per dispatch/result:
-    (WORKER, worker, state, pid)               a worker changed state (starting/idle/...)
-    (SEEN, count, exhausted)                   `count` more items read from the input;
-                                               `exhausted` once the input is used up
-    (START, worker, first, count, label, t)    items first..first+count-1 (a chunk) started
-                                               on a worker; `label` names the first one
-    (FAIL, worker, index, label, kind, error, traceback, attempts, t)
-                                               one item failed (kind: error/timeout/crashed)
-    (RETRY, worker, index, label, kind, error, attempts, t)
-                                               one item failed and will be tried again
-    (DONE, worker, count, t)                   the worker's chunk is over: `count` items
-                                               succeeded (failures were sent before); items
-                                               neither done nor failed go back to pending
-    (WORKER_FAIL, worker, pid, kind, error, traceback, t)
-                                               the worker itself failed, not an item:
-                                               kind "setup" (its initializer or
-                                               Worker.setup; it is retired) or "teardown"
-    (CANCEL, count, workers)                   `count` items that never started, and the
-                                               chunks running on `workers`, will never finish
-    (END, status, t)                           the run ended: done/failed/cancelled
-    (CONTROL, stoppable, stopping)             the panel's Stop button may be used / was
-
-reporters (any process) -- task progress, coalesced:
-    (BAR, source, bar_id, task, desc, n, total, unit, postfix, closed, t)
-                                               a bar's whole current state
-    (MESSAGE, source, task, text)              the status text of a task (or a source)
-
-`source` names the sender: a worker number for pool workers, "main" for bars in the
-parent process. `task` is the index of the item being run, or None outside a task.
-`postfix` is a tuple of (key, value) string pairs.
+`PanelState.fold` takes both forms. Fields are named so that they do not hide a tuple's
+own methods (`count`, `index`). `source` names a reporting sender: a worker number for
+pool workers, "main" for bars in the parent process, a name for a `pb.connect()` process.
+`task` is the index of the item being run, or None outside a task.
 """
 
-WORKER = "worker"
-WORKER_FAIL = "worker-fail"
-SEEN = "seen"
-START = "start"
-DONE = "done"
-FAIL = "fail"
-RETRY = "retry"
-CANCEL = "cancel"
-END = "end"
-CONTROL = "control"
-BAR = "bar"
-MESSAGE = "message"
+from __future__ import annotations
+
+# Optional/Union, not `X | None`: these aliases are evaluated at run time on Python 3.9.
+from typing import Any, Final, NamedTuple, Optional, Sequence, Union
+
+from .kinds import Kind, WorkerKind
+from .snapshot import PanelStatus, WorkerState
+
+WORKER: Final = "worker"
+WORKER_FAIL: Final = "worker-fail"
+SEEN: Final = "seen"
+START: Final = "start"
+DONE: Final = "done"
+FAIL: Final = "fail"
+RETRY: Final = "retry"
+CANCEL: Final = "cancel"
+END: Final = "end"
+CONTROL: Final = "control"
+BAR: Final = "bar"
+MESSAGE: Final = "message"
 
 # Sent by the collector's owner to ask the drain thread to finish.
-STOP = "stop"
+STOP: Final = "stop"
+
+Source = Union[int, str]  # a worker number, "main", or a connected process's name
+
+
+# -- the parent's lifecycle events (from the pool and its dispatcher) --------------------
+
+class WorkerChange(NamedTuple):
+    """Worker `worker` (process `pid`, when known) is now in `state`."""
+
+    worker: int
+    state: WorkerState
+    pid: Optional[int] = None
+
+
+class WorkerFail(NamedTuple):
+    """The worker itself failed, not an item: kind "setup" (its initializer or
+    Worker.setup; it is retired) or "teardown"."""
+
+    worker: int
+    pid: Optional[int]
+    kind: WorkerKind
+    error: str
+    traceback: str
+    t: float
+
+
+class Seen(NamedTuple):
+    """`items` more items were read from the input; `total` once it is known (the input
+    is used up, or has a length)."""
+
+    items: int
+    total: Optional[int] = None
+
+
+class Start(NamedTuple):
+    """Items first..first+size-1 (a chunk) started on `worker` at `t`; `label` names the
+    first one; `retried` is 1 if the chunk is an item tried again (also sent by a
+    cluster's workers, with no `retried`)."""
+
+    worker: int
+    first: int
+    size: int
+    label: str
+    t: float
+    retried: int = 0
+
+
+class Done(NamedTuple):
+    """The worker's chunk is over: `items` of them succeeded (failures were sent before);
+    items neither done nor failed go back to pending. `worker` None: items settled
+    without a worker (a cluster's, or skipped)."""
+
+    worker: Optional[int]
+    items: int
+    t: float
+
+
+class Fail(NamedTuple):
+    """Item `item` (its index) failed for good, as `kind` (error/timeout/crashed), after `attempts`."""
+
+    worker: Optional[int]
+    item: int
+    label: str
+    kind: Kind
+    error: str
+    traceback: str
+    attempts: int
+    t: float
+
+
+class Retry(NamedTuple):
+    """Item `item` (its index) failed as `kind` and will be tried again."""
+
+    worker: Optional[int]
+    item: int
+    label: str
+    kind: Kind
+    error: str
+    attempts: int
+    t: float
+
+
+class Cancel(NamedTuple):
+    """`items` items that never started, and the chunks running on `workers`, will never
+    finish."""
+
+    items: int
+    workers: Sequence[int] = ()
+
+
+class End(NamedTuple):
+    """The run ended with `status` (done/failed/cancelled) at `t` (now, if None)."""
+
+    status: PanelStatus
+    t: Optional[float] = None
+
+
+class Control(NamedTuple):
+    """The panel's Stop button may be used (`stoppable`) / was pressed (`stopping`)."""
+
+    stoppable: bool
+    stopping: bool
+
+
+# -- reporters' events (any process; coalesced by reporting.Reporter) --------------------
+
+class BarUpdate(NamedTuple):
+    """Bar `bar_id` of `source` has this whole state (absolute: `n` is its count).
+    `postfix` is a tuple of (key, value) string pairs."""
+
+    source: Source
+    bar_id: int
+    task: Optional[int]
+    desc: str
+    n: float
+    total: Optional[float]
+    unit: str
+    postfix: tuple[tuple[str, str], ...]
+    closed: bool
+    t: float
+
+
+class Message(NamedTuple):
+    """The status text of a task of `source` (or of the source, when `task` is None)."""
+
+    source: Source
+    task: Optional[int]
+    text: str
+
+
+Event = Union[WorkerChange, WorkerFail, Seen, Start, Done, Fail, Retry, Cancel, End, Control,
+              BarUpdate, Message]
+
+KIND: Final[dict[type, str]] = {  # each named type -> its kind on the wire
+    WorkerChange: WORKER, WorkerFail: WORKER_FAIL, Seen: SEEN, Start: START, Done: DONE,
+    Fail: FAIL, Retry: RETRY, Cancel: CANCEL, End: END, Control: CONTROL, BarUpdate: BAR,
+    Message: MESSAGE,
+}
+TYPE: Final[dict[str, type]] = {kind: cls for cls, kind in KIND.items()}  # kind -> type
+
+
+def wire(event: Event) -> tuple[Any, ...]:
+    """`event` as a plain tuple `(KIND, field, …)`, the form a batch is pickled in."""
+    return (KIND[type(event)], *event)

@@ -27,7 +27,7 @@ from .channel import authkey_bytes, connect as connect_queue
 from .options import check_seconds
 from .reporting import Bar, Reporter, Tracked
 from .session import Session
-from .snapshot import Snapshot
+from .snapshot import PanelStatus, Snapshot
 
 
 class Panel:
@@ -58,7 +58,7 @@ class Panel:
         with state.lock:
             return state.snapshot()
 
-    def close(self, status: str = "done") -> None:
+    def close(self, status: PanelStatus = "done") -> None:
         """Stop listening and leave the panel in its final state."""
         self._session.close(status)
 

@@ -23,9 +23,10 @@ import operator
 import threading
 import time
 import warnings
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from . import events as ev
+from . import panels
 
 SEND_INTERVAL = 0.1  # seconds between batches: the ~10 sends/s per process
 CHECK_INTERVAL = 0.02  # seconds between clock reads inside a fast loop
@@ -115,22 +116,22 @@ class Reporter:
                     bar.n = n
                     self._bars[bar.id] = bar
 
-    def take(self) -> list:
-        """The pending events, now, without sending them (the worker loop hands a task's
+    def take(self) -> list[tuple[Any, ...]]:
+        """The pending events (in their wire form), now, without sending them (the worker loop hands a task's
         last events to the parent with its result instead), once a batch in flight is sent."""
         with self._sending:
             return self._take()
 
-    def _take(self) -> list:
+    def _take(self) -> list[tuple[Any, ...]]:
         with self._lock:
             if not self._bars and not self._messages:
                 return []
             bars, self._bars = self._bars, {}
             messages, self._messages = self._messages, {}
             now = time.time()
-            batch = [bar.event(self.source, now) for bar in bars.values()]
-        batch += [(ev.MESSAGE, self.source, task, text) for task, text in messages.items()]
-        return batch
+            events: list[ev.Event] = [bar.event(self.source, now) for bar in bars.values()]
+        events += [ev.Message(self.source, task, text) for task, text in messages.items()]
+        return [ev.wire(event) for event in events]  # a batch may cross the wire: plain tuples
 
     def flush(self) -> None:
         """Send everything pending now, as one batch."""
@@ -151,7 +152,8 @@ class Reporter:
 
 class Bar:
     """A progress bar of one task: `update()`, `set_description()`, `set_postfix()`,
-    `close()`; usable as a context manager. Counts are absolute on the wire."""
+    `close()`; usable as a context manager. Counts are absolute on the wire. `reporter`
+    is where it reports: the one given, else this process's (see `track`)."""
 
     def __init__(self, total: float | None = None, desc: str | None = None, unit: str = "it",
                  *, reporter: Reporter | None = None):
@@ -165,18 +167,18 @@ class Bar:
         self.unit = str(unit)
         self.postfix: tuple = ()
         self.closed = False
-        self._session = None
+        self._own_panel: panels.OpenPanel | None = None  # opened for this bar: closed with it
         if reporter is None:
-            reporter, self._session = _reporter_for_this_process(self.desc)
-        self._reporter = reporter
+            reporter, self._own_panel = _reporter_for_this_process(self.desc)
+        self.reporter: Reporter = reporter
         self.task = reporter.task
         self._check_at: float = 1  # the next count at which update() reads the clock
         self._last_check: tuple[float, float] = (reporter.clock(), 0)
         reporter.post(self)
 
-    def event(self, source, t: float) -> tuple:
-        return (ev.BAR, source, self.id, self.task, self.desc, self.n, self.total, self.unit,
-                self.postfix, self.closed, t)
+    def event(self, source: ev.Source, t: float) -> ev.BarUpdate:
+        return ev.BarUpdate(source, self.id, self.task, self.desc, self.n, self.total,
+                            self.unit, self.postfix, self.closed, t)
 
     def update(self, n: float = 1) -> None:
         """Advance by `n` (may be fractional or negative)."""
@@ -188,7 +190,7 @@ class Bar:
             self._tick()
 
     def _tick(self) -> None:
-        now = self._reporter.clock()
+        now = self.reporter.clock()
         t0, n0 = self._last_check
         try:
             rate = (self.n - n0) / (now - t0) if now > t0 else 0.0
@@ -197,27 +199,27 @@ class Bar:
             step = 1
         self._check_at = self.n + step
         self._last_check = (now, self.n)
-        self._reporter.post(self)
+        self.reporter.post(self)
 
     def set_description(self, desc: str | None = None, refresh: bool = True) -> None:
         self.desc = "" if desc is None else str(desc)
-        self._reporter.post(self)
+        self.reporter.post(self)
 
     def set_postfix(self, ordered_dict=None, refresh: bool = True, **values) -> None:
         """Show `key=value` pairs beside the bar (values are shown as text)."""
         pairs = dict(ordered_dict or {}, **values)
         self.postfix = tuple((str(k), _short(v)) for k, v in pairs.items())
-        self._reporter.post(self)
+        self.reporter.post(self)
 
     def refresh(self) -> None:
-        self._reporter.post(self)
+        self.reporter.post(self)
 
     def reset(self, total: float | None = None) -> None:
         self.n = 0
         self._check_at = 1
         if total is not None:
             self.total = total
-        self._reporter.post(self)
+        self.reporter.post(self)
 
     def close(self) -> None:
         """Finish the bar; its final state is sent with the next batch (at the latest
@@ -225,12 +227,12 @@ class Bar:
         if self.closed:
             return
         self.closed = True
-        self._reporter.post(self)
-        if self._reporter.flush_on_close:
-            self._reporter.flush()
-        if self._session is not None:
-            self._reporter.flush()
-            self._session.close()
+        self.reporter.post(self)
+        if self.reporter.flush_on_close:
+            self.reporter.flush()
+        if self._own_panel is not None:
+            self.reporter.flush()
+            self._own_panel.close()
 
     def __enter__(self) -> Bar:
         return self
@@ -271,7 +273,7 @@ class Tracked:
 def counted(iterable: Iterable, bar: Bar) -> Iterator:
     """The items of `iterable`, counted into `bar`, which is closed at the end."""
     it = iter(iterable)
-    watched = type(it) in _EXACT_HINT and bar._reporter.timed
+    watched = type(it) in _EXACT_HINT and bar.reporter.timed
     return itertools.chain.from_iterable((_whole if watched else _slices)(it, bar))
 
 
@@ -284,11 +286,11 @@ def _whole(it, bar: Bar):
     def progress():
         return base + left - operator.length_hint(it)
 
-    bar._reporter.watch(bar, progress)
+    bar.reporter.watch(bar, progress)
     try:
         yield it
     finally:  # also when the consumer stopped early
-        bar._reporter.unwatch(bar)
+        bar.reporter.unwatch(bar)
         bar.n = progress()
         bar.close()
 
@@ -307,7 +309,7 @@ def _slices(it, bar: Bar):
     left = operator.length_hint(it) if exact else 0
     islice, compress, count = itertools.islice, itertools.compress, itertools.count
     clock = time.perf_counter
-    reporter = bar._reporter
+    reporter = bar.reporter
     base, k = bar.n, 1
     counter = None
     try:
@@ -361,11 +363,11 @@ def bar(total: float | None = None, desc: str | None = None, unit: str = "it") -
 
 def message(text: str) -> None:
     """Show `text` as the current task's status message."""
-    reporter, session = _reporter_for_this_process("")
+    reporter, own_panel = _reporter_for_this_process("")
     reporter.message(text)
-    if session is not None:
+    if own_panel is not None:
         reporter.flush()
-        session.close()
+        own_panel.close()
 
 
 def install(reporter: Reporter | None, thread_only: bool = False) -> None:
@@ -382,19 +384,17 @@ def current() -> Reporter | None:
     return getattr(_local, "reporter", None) or _reporter
 
 
-def _reporter_for_this_process(title: str):
-    """(reporter, session to close when done): the installed reporter, or one that
-    opens a panel of its own in the main process."""
+def _reporter_for_this_process(title: str) -> tuple[Reporter, panels.OpenPanel | None]:
+    """(reporter, panel to close when done): the installed reporter (a worker's), else
+    the innermost open panel's, else that of a panel opened now, of its own."""
     installed = current()
     if installed is not None:
         return installed, None
-    from .session import Session  # here, not at the top: workers never open a session
-
-    active = Session.active()
-    if active is not None:
-        return active.reporter, None
-    session = Session(title=title)
-    return session.reporter, session
+    innermost = panels.THIS_PROCESS.innermost()
+    if innermost is not None:
+        return innermost.reporter, None
+    own = panels.THIS_PROCESS.open_own(title)
+    return own.reporter, own
 
 
 def _short(value) -> str:

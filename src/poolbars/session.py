@@ -9,20 +9,20 @@ executed notebook saves the final state.
 from __future__ import annotations
 
 import queue
-import threading
 import time
 
 from .channel import Channel
-from .events import END
+from . import events as ev
+from . import panels
 from .collector import Collector
 from .display import open_view
 from .reporting import Reporter
+from .snapshot import PanelStatus
 from .state import PanelState
 
 
 class Session:
-    _open: list[Session] = []  # sessions of this process, innermost last
-    _open_lock = threading.Lock()
+    """One open panel; in this process's `panels.THIS_PROCESS` while open."""
 
     def __init__(self, title: str = "", display="auto", serve: bool = False, unit: str = "it",
                  stale_after: float | None = None, host: str = "127.0.0.1", port: int = 0,
@@ -36,8 +36,7 @@ class Session:
         self.collector = Collector(self.queue, self.state, self.view.update)
         self.collector.start()
         self.closed = False
-        with Session._open_lock:
-            Session._open.append(self)
+        panels.THIS_PROCESS.enter(self)
 
     def on_stop(self, callback) -> None:
         """Call `callback` when the panel's Stop button is pressed (widget view only)."""
@@ -45,30 +44,31 @@ class Session:
         if panel is not None:
             panel.on_stop = callback
 
-    @classmethod
-    def active(cls) -> Session | None:
-        """The innermost open session of this process, if any."""
-        return cls._open[-1] if cls._open else None
-
     def post(self, batch: list) -> None:
         """Queue lifecycle events from this process."""
         self.queue.put(batch)
 
-    def close(self, status: str = "done") -> None:
+    def close(self, status: PanelStatus = "done") -> None:
         """End the run with `status`, push the final snapshot to the view and stop.
         Idempotent."""
         if self.closed:
             return
         self.closed = True
-        with Session._open_lock:
-            if self in Session._open:
-                Session._open.remove(self)
+        panels.THIS_PROCESS.leave(self)
         self.reporter.stop_timer()
         self.reporter.flush()
-        self.post([(END, status, time.time())])
+        self.post([ev.End(status, time.time())])
         self.collector.stop()
         final = self.state.snapshot()
         final["timeline"] = self.state.timeline_view()
         self.view.close(final)
         if self.channel is not None:
             self.channel.close()
+
+
+def _open_own(title: str) -> Session:
+    return Session(title=title)
+
+
+# a bar made in the main process when no panel is open opens one of its own (reporting.py)
+panels.THIS_PROCESS.opener = _open_own

@@ -11,12 +11,15 @@ import sys
 import time
 
 from . import text
+from .snapshot import LaneState, PanelStatus
 
 LOG_INTERVAL = 5.0  # seconds between progress lines in a log
-STATUS_STYLE = {"running": "blue", "done": "green", "failed": "red", "cancelled": "yellow"}
+STATUS_STYLE: dict[PanelStatus, str] = {"running": "blue", "done": "green", "failed": "red",
+                                         "cancelled": "yellow"}
 NAME_WIDTH = 40  # the first column: the panel's title, a lane's name and state
-LANE_STYLE = {"busy": "blue", "idle": "dim", "starting": "dim", "exited": "dim",
-              "crashed": "red", "setup failed": "red", "running": "blue", "done": "green"}
+LANE_STYLE: dict[LaneState, str] = {  # every LaneState (tests/test_views.py)
+    "busy": "blue", "idle": "dim", "starting": "dim", "exited": "dim", "crashed": "red",
+    "setup failed": "red", "running": "blue", "done": "green"}
 
 
 class TerminalView:

@@ -1,0 +1,104 @@
+"""The panel's readout: the snapshot built from a PanelState -- the bounded, JSON-ready
+dicts typed in snapshot.py and described in docs/snapshot.md (`snapshot`, `timeline`).
+
+Read only: these functions never change the state. The caller holds the state's lock, or
+is the collector thread, its only writer.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Optional
+
+from . import snapshot as snap
+from .lanes import BarState, Lane
+from .limits import MAX_LANES, json_number
+
+if TYPE_CHECKING:
+    from .state import PanelState
+
+
+def snapshot(state: PanelState, now: Optional[float] = None) -> snap.Snapshot:
+    """The bounded, JSON-ready view of `state` at `now`."""
+    now = time.time() if now is None else now
+    end = state.ended if state.ended is not None else now
+    lanes = list(state.lanes.values())
+    throughput = state.lane_throughput
+    return {
+        "title": state.title,
+        "status": state.status,
+        "overall": overall(state, now, end, lanes),
+        "lanes": [lane_dict(lane, now, state.stale_after,
+                            throughput[lane.key].spark(end, state.started)
+                            if lane.key in throughput else [])
+                  for lane in lanes[:MAX_LANES]],
+        "more_lanes": max(len(lanes) - MAX_LANES, 0),
+        "failures": [f.to_dict() for f in state.failures],
+        "more_failures": state.failure_count - len(state.failures),
+        "stoppable": state.stoppable and state.status == "running",
+        "stopping": state.stopping,
+    }
+
+
+def overall(state: PanelState, now: float, end: float, lanes: list[Lane]) -> snap.Overall:
+    """Counts and timing of the whole run: its items, or the outermost bar of a panel
+    that shows bars only."""
+    elapsed = max(end - state.started, 0.0) if state.started is not None else 0.0
+    lead = lead_bar(state, lanes)
+    counts = state.counts()
+    if lead is None:
+        done, total, unit = counts["done"], counts["total"], state.unit
+        rate = state.rate(now)
+        remaining = None if total is None else total - state.finished - state.cancelled
+    else:  # no pool items: the overall bar follows the outermost bar
+        done = lead.n or 0  # None: the bar's count is no number a view can show
+        total, unit, counts["pending"] = lead.total, lead.unit, None
+        rate = json_number(done / elapsed) if elapsed > 0 and done else None
+        remaining = None if lead.total is None else lead.total - done
+    # nothing left (all settled, the end not yet posted): no estimate rather than "0:00"
+    running = state.status == "running" and remaining is not None and remaining > 0
+    # running: remaining is a number
+    eta = json_number(remaining / rate) if rate and running else None  # type: ignore[operator]
+    return {"done": done, "failed": counts["failed"], "timed_out": counts["timed_out"],
+            "crashed": counts["crashed"], "cancelled": counts["cancelled"],
+            "running": counts["running"], "retrying": counts["retrying"],
+            "pending": counts["pending"], "total": total,
+            "elapsed": round(elapsed, 3), "rate": rate, "eta": eta, "unit": unit,
+            "dropped": state.dropped, "spark": state.throughput.spark(end, state.started)}
+
+
+def lead_bar(state: PanelState, lanes: list[Lane]) -> Optional[BarState]:
+    """The first bar of a panel that shows bars only (no pool), else None."""
+    if state.seen or not lanes or any(lane.is_worker for lane in lanes):
+        return None
+    return lanes[0].primary_bar()
+
+
+def lane_dict(lane: Lane, now: float, stale_after: Optional[float],
+              spark: list[float]) -> snap.Lane:
+    """One row of the snapshot's `lanes`."""
+    bar = lane.primary_bar()
+    active = lane.task is not None or (not lane.is_worker and lane.state == "running")
+    stalled = bool(stale_after and active and lane.updated is not None
+                   and now - lane.updated > stale_after)
+    started = lane.started
+    timing = started is not None and (lane.task is not None or not lane.is_worker)
+    return {
+        "key": lane.key, "name": lane.name, "state": lane.state,
+        "task": lane.label, "index": lane.task,
+        "desc": bar.desc if bar else "", "n": bar.n if bar else 0,
+        "total": bar.total if bar else None, "unit": bar.unit if bar else "it",
+        "message": lane.message, "postfix": [list(p) for p in bar.postfix] if bar else [],
+        "elapsed": round(now - started, 3) if timing else 0.0,  # type: ignore[operator]  # timing: set
+        "done": lane.done,
+        "stalled": stalled,
+        "spark": spark,
+    }
+
+
+def timeline(state: PanelState, now: Optional[float] = None) -> snap.Timeline:
+    """The `timeline` trait: blocks per lane, times relative to the first start."""
+    now = time.time() if now is None else now
+    end = state.ended if state.ended is not None else now
+    names = {key: lane.name for key, lane in state.lanes.items()}
+    return state.timeline.view(state.started, end, names)
