@@ -44,10 +44,10 @@ class Bench:
         values = [None if o in failed else item * 2 for o, item in enumerate(chunk.items)]
         remote = [(o, error(f"item {chunk.items[o]}")) for o in failed]
         self.book.settle_chunk(chunk, values, remote, [], worker,
-                               [(ev.WORKER, worker, "idle", None)])
+                               [ev.WorkerChange(worker, "idle", None)])
 
     def kinds(self, kind):
-        return [e for e in self.events if e[0] == kind]
+        return [e for e in self.events if type(e) is kind]
 
     def accounted(self):
         """Every counted item is in exactly one place."""
@@ -78,7 +78,7 @@ def outcomes(job):
 def test_a_sized_input_is_counted_at_once_and_read_in_chunks():
     bench = Bench(chunksize=3)
     job = bench.job(list(range(7)))
-    assert bench.book.stats.total == 7 and bench.kinds(ev.SEEN) == [(ev.SEEN, 0, 7)]
+    assert bench.book.stats.total == 7 and bench.kinds(ev.Seen) == [ev.Seen(0, 7)]
     chunks = [bench.take() for _ in range(3)]
     assert [(c.position, c.first, c.items) for c in chunks] == [
         (0, 0, [0, 1, 2]), (3, 3, [3, 4, 5]), (6, 6, [6])]
@@ -89,7 +89,7 @@ def test_a_sized_input_is_counted_at_once_and_read_in_chunks():
     assert outcomes(job) == [(6, [12], [], 0), (3, [6, 8, 10], [], 0),
                              (0, [0, 2, 4], [], 0), END]
     assert job.ended and job not in bench.book.jobs and bench.book.stats.done == 7
-    assert bench.kinds(ev.DONE)[-1] == (ev.DONE, 0, 3, NOW)
+    assert bench.kinds(ev.Done)[-1] == ev.Done(0, 3, NOW)
 
 
 def test_an_unsized_input_grows_the_total_as_it_is_read():
@@ -101,7 +101,7 @@ def test_an_unsized_input_grows_the_total_as_it_is_read():
         assert bench.accounted()
     assert sizes == [2, 2, 1] and bench.book.stats.total == 5
     # the last, short chunk ends the input: its count goes out as the known total
-    assert bench.kinds(ev.SEEN) == [(ev.SEEN, 2, None), (ev.SEEN, 2, None), (ev.SEEN, 0, 5)]
+    assert bench.kinds(ev.Seen) == [ev.Seen(2, None), ev.Seen(2, None), ev.Seen(0, 5)]
     for chunk in list(bench.out):
         bench.finish(chunk)
     assert outcomes(job)[-1] == END and bench.accounted()
@@ -139,8 +139,9 @@ def test_a_failed_item_is_retried_and_its_neighbours_delivered_around_it():
     chunk = bench.take()
     bench.finish(chunk, failed={1}, worker=1)
     assert bench.book.stats.retried == 1 and bench.accounted()
-    retry_event = bench.kinds(ev.RETRY)[0]
-    assert retry_event[1:4] == (1, 1, "2") and retry_event[6] == 1
+    retry_event = bench.kinds(ev.Retry)[0]
+    assert (retry_event.worker, retry_event.item, retry_event.label) == (1, 1, "2")
+    assert retry_event.attempts == 1
     assert outcomes(job) == [(0, [2], [], 1), (2, [6], [], 1)]
     again = bench.take()
     assert (again.position, again.attempt, again.items) == (1, 2, [2])
@@ -152,7 +153,7 @@ def test_a_failed_item_is_retried_and_its_neighbours_delivered_around_it():
     assert isinstance(failure, Failure) and (failure.index, failure.attempts) == (1, 2)
     s = bench.book.stats
     assert (s.done, s.failed, s.retried) == (2, 1, 1) and bench.accounted()
-    assert bench.book.record.failures == [failure] and len(bench.kinds(ev.FAIL)) == 1
+    assert bench.book.record.failures == [failure] and len(bench.kinds(ev.Fail)) == 1
 
 
 @pytest.mark.parametrize("kind, counter", [("timeout", "timed_out"), ("crashed", "crashed")])
@@ -207,7 +208,7 @@ def test_cancel_counts_every_unsettled_item_and_ends_the_job():
     chunk = bench.take()
     bench.out.remove(chunk)  # the backend killed its worker: 3 items were running there
     bench.book.cancel(job, running=3, killed=[1])
-    assert bench.book.stats.cancelled == 10 and bench.kinds(ev.CANCEL) == [(ev.CANCEL, 7, [1])]
+    assert bench.book.stats.cancelled == 10 and bench.kinds(ev.Cancel) == [ev.Cancel(7, [1])]
     assert outcomes(job) == [END] and job.cancelled and bench.accounted()
     assert bench.take() is None
     bench.book.cancel(job)  # twice: nothing more happens
@@ -223,7 +224,7 @@ def test_drain_lists_what_never_ran_and_lets_what_runs_finish():
     assert bench.take() is None
     bench.book.drain(job)
     assert job.not_run == [2, 4, 5] and bench.book.stats.cancelled == 3
-    assert bench.kinds(ev.CANCEL) == [(ev.CANCEL, 3, [])] and bench.accounted()
+    assert bench.kinds(ev.Cancel) == [ev.Cancel(3, [])] and bench.accounted()
     bench.finish(first)
     assert heads(job) == [3, 0, END] and bench.accounted()
 
@@ -250,7 +251,7 @@ def test_restore_counts_journaled_items_as_done():
     bench.book.restore(4)
     s = bench.book.stats
     assert (s.total, s.done) == (4, 4)
-    assert bench.events == [(ev.SEEN, 4, None), (ev.DONE, None, 4, NOW)]
+    assert bench.events == [ev.Seen(4, None), ev.Done(None, 4, NOW)]
 
 
 def test_with_no_worker_left_every_job_fails_with_the_setups_error():
@@ -270,7 +271,7 @@ def test_a_worker_failure_is_recorded_and_posted():
     bench = Bench()
     failure = bench.book.worker_failure(2, 1234, "teardown", error("closing"))
     assert bench.book.record.worker_failures == [failure] and failure.worker == 2
-    assert bench.events == [(ev.WORKER_FAIL, 2, 1234, "teardown", failure.error,
+    assert bench.events == [ev.WorkerFail(2, 1234, "teardown", failure.error,
                              failure.traceback, NOW)]
 
 

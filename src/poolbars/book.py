@@ -218,7 +218,7 @@ class Book:
         """Count `count` items as done without running them (they come from a journal)."""
         self.stats.total += count
         self.stats.done += count
-        self.post([(ev.SEEN, count, None), (ev.DONE, None, count, self.clock())])
+        self.post([ev.Seen(count, None), ev.Done(None, count, self.clock())])
 
     def start_job(self, job: Job) -> None:
         self._jobs_started += 1
@@ -240,7 +240,7 @@ class Book:
         """Make `target` items of `job` count in the pool's total."""
         self.stats.total += target - job.counted
         job.counted = target
-        self.post([(ev.SEEN, 0, self.stats.total)])
+        self.post([ev.Seen(0, self.stats.total)])
 
     def next_chunk(self) -> Chunk | None:
         """The next chunk to run: an item back in line first, else read from an input."""
@@ -272,7 +272,7 @@ class Book:
             if job.length is None and not job.read_all:
                 self.stats.total += job.read - job.counted
                 job.counted = job.read
-                self.post([(ev.SEEN, len(items), None)])
+                self.post([ev.Seen(len(items), None)])
             else:
                 self._count(job, job.read)
         elif job.read_all and job.read < job.counted:  # fewer items than len() said
@@ -310,7 +310,7 @@ class Book:
                 retried.add(offset)
         ok = len(values) - len(remote_failures)
         self.stats.done += ok
-        self.post([(ev.DONE, worker, ok, now), *after])
+        self.post([ev.Done(worker, ok, now), *after])
         if not retried:
             self._deliver(chunk, values, failures, worker)
             return
@@ -336,7 +336,7 @@ class Book:
         if chunk.attempt <= job.retries and not job.cancelled:
             self.stats.retried += 1
             job.requeued.append(chunk.one(offset, attempt=chunk.attempt + 1))
-            self.post([(ev.RETRY, worker, index, label, kind,
+            self.post([ev.Retry(worker, index, label, kind,
                         f"{remote.exc_type}: {remote.message}", chunk.attempt, self.clock())])
             return None
         failure = Failure(index=chunk.position + offset, item=label, kind=kind,
@@ -346,7 +346,7 @@ class Book:
         counter = kinds.outcome(kind).counter
         setattr(self.stats, counter, getattr(self.stats, counter) + 1)
         self.record.failures.append(failure)
-        self.post([(ev.FAIL, worker, index, label, kind, failure.error,
+        self.post([ev.Fail(worker, index, label, kind, failure.error,
                     failure.traceback, failure.attempts, self.clock())])
         return failure
 
@@ -383,7 +383,7 @@ class Book:
         job.cancelled = True
         count = job.unsettled + max(job.counted - job.read, 0)
         self.stats.cancelled += count
-        self.post([(ev.CANCEL, count - running, list(killed))])
+        self.post([ev.Cancel(count - running, list(killed))])
         job.unsettled = 0
         job.requeued.clear()
         job.read_all = True
@@ -409,7 +409,7 @@ class Book:
         job.unsettled -= len(waiting)
         count = len(waiting) + len(unread)
         self.stats.cancelled += count
-        self.post([(ev.CANCEL, count, [])])
+        self.post([ev.Cancel(count, [])])
         self.maybe_end(job)
 
     def worker_failure(self, worker: int, pid: int | None, kind: kinds.WorkerKind,
@@ -419,7 +419,7 @@ class Book:
                           message=remote.message, traceback=remote.traceback,
                           worker=worker, remote=remote)
         self.record.worker_failures.append(failure)
-        self.post([(ev.WORKER_FAIL, worker, pid, kind, failure.error, failure.traceback,
+        self.post([ev.WorkerFail(worker, pid, kind, failure.error, failure.traceback,
                     self.clock())])
         return failure
 

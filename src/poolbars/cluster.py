@@ -70,7 +70,7 @@ class DaskBackend:
         workers = sorted(self.client.scheduler_info().get("workers", {}).items())
         for number, (address, info) in enumerate(workers):
             self.lanes[address] = number
-            self.book.post([(ev.WORKER, number, "idle", info.get("pid"))])
+            self.book.post([ev.WorkerChange(number, "idle", info.get("pid"))])
         self.ready_at = time.time()
 
     def wake(self) -> None:
@@ -113,7 +113,7 @@ class DaskBackend:
             values, failures, events, number = future.result()
             chunk.job.timing = (len(values), time.time() - chunk.started)
             self.book.settle_chunk(chunk, values, failures, events, number,
-                                   [(ev.WORKER, number, "idle", None)])
+                                   [ev.WorkerChange(number, "idle", None)])
             return
         if future.status == "cancelled" or chunk.job.cancelled:
             return
@@ -127,7 +127,7 @@ class DaskBackend:
             remote.exc_type = kinds.KINDS["crashed"].exception
             remote.message = f"Dask lost the workers running this item: {exc}"
         kind: kinds.Kind = "crashed" if crashed else "error"
-        self.book.post([(ev.DONE, None, 0, time.time())])
+        self.book.post([ev.Done(None, 0, time.time())])
         for offset in range(len(chunk.items)):
             self.book.settle_failure(chunk, offset, kind, remote, None, retry=False)
 
@@ -145,7 +145,7 @@ class DaskBackend:
             future.cancel()
         self.running.clear()
         for number in self.lanes.values():
-            self.book.post([(ev.WORKER, number, "exited", None)])
+            self.book.post([ev.WorkerChange(number, "exited", None)])
 
     def close(self) -> None:
         pass  # nothing of its own is left open
@@ -176,7 +176,7 @@ def run_chunk(payload: bytes, key, call: int, first: int, items: list, address, 
         if reporter is None:
             reporter = _reporters[(address, threading.get_ident())] = reporting.Reporter(
                 queue_sink(address, authkey), source=number)
-    reporter.sink([(ev.START, number, first, len(items), short_repr(items[0]), time.time())])
+    reporter.sink([ev.wire(ev.Start(number, first, len(items), short_repr(items[0]), time.time()))])
     reporting.install(reporter, thread_only=True)
     try:
         values, failures = run_items(fn, call, first, items, reporter,

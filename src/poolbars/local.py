@@ -149,7 +149,7 @@ class LocalBackend:
     def _announce(self, slot: Slot, chunk: Chunk) -> None:
         if slot.loading is not None:
             return  # it is announced when it is sent (`_loaded`)
-        self.book.post([(ev.START, slot.number, chunk.first, len(chunk.items),
+        self.book.post([ev.Start(slot.number, chunk.first, len(chunk.items),
                          short_repr(chunk.items[0]), chunk.started, int(chunk.attempt > 1))])
 
     # -- what comes back -------------------------------------------------------------------
@@ -209,7 +209,7 @@ class LocalBackend:
         if len(chunk.items) > 1:  # the values are lost with the worker: whose failed shows
             slot.chunk = None  # when each item runs alone
             self.workers.board.clear(slot.number)  # its successor starts clean
-            self.book.post([(ev.DONE, slot.number, 0, time.time())])  # close it on the panel
+            self.book.post([ev.Done(slot.number, 0, time.time())])  # close it on the panel
             chunk.job.requeue(chunk, range(len(chunk.items)))
             return None
         return wire.Results([None], [(0, _unloadable_failure(exc))], [])
@@ -234,7 +234,7 @@ class LocalBackend:
         if following is not None:
             self._send(slot, following, announce=False)
         sent = following is not None and slot.chunk is following
-        after = [] if sent else [(ev.WORKER, slot.number, "idle", slot.pid)]
+        after = [] if sent else [ev.WorkerChange(slot.number, "idle", slot.pid)]
         self.book.settle_chunk(chunk, values, remote_failures, events, slot.number, after)
         if sent and following is not None:
             self._announce(slot, following)

@@ -24,6 +24,7 @@ import multiprocess
 from multiprocess.connection import wait
 
 from . import events as ev
+from .snapshot import WorkerState
 from . import wire, worker
 from .backend import EngineOptions
 from .book import Book, Chunk
@@ -85,14 +86,14 @@ class Workers:
             target=worker.main, name=f"poolbars-worker-{number}", daemon=True,
             args=(number, child_end, self.address, self.authkey, self.board.array,
                   options.initializer, options.initargs, worker_args, options.capture_tqdm))
-        self.book.post([(ev.WORKER, number, "starting", None)])
+        self.book.post([ev.WorkerChange(number, "starting", None)])
         process.start()
         child_end.close()
         return Slot(number, process, parent_end)
 
     def ready(self, slot: Slot, pid: int) -> None:
         slot.ready, slot.pid = True, pid
-        self.book.post([(ev.WORKER, slot.number, "idle", slot.pid)])
+        self.book.post([ev.WorkerChange(slot.number, "idle", slot.pid)])
         if self.ready_at is None and all(s.ready for s in self.slots):
             self.ready_at = time.time()
 
@@ -106,12 +107,12 @@ class Workers:
         kill_group(slot.process.pid)
         kill(slot.process)  # a worker that has not made its group yet
 
-    def replace(self, slot: Slot, state: str, failed_starts: int = 0) -> None:
+    def replace(self, slot: Slot, state: WorkerState, failed_starts: int = 0) -> None:
         """Close `slot`'s worker for good and start a fresh one in its place."""
         self.kill(slot)
         slot.process.join()
         slot.conn.close()
-        self.book.post([(ev.WORKER, slot.number, state, slot.pid)])
+        self.book.post([ev.WorkerChange(slot.number, state, slot.pid)])
         fresh = self.spawn(slot.number)
         fresh.failed_starts = failed_starts
         self.slots[self.slots.index(slot)] = fresh
@@ -134,7 +135,7 @@ class Workers:
         slot.process.join()
         slot.conn.close()
         if not slot.setup_failed:  # else its lane already says "setup failed"
-            self.book.post([(ev.WORKER, slot.number, "crashed", slot.pid)])
+            self.book.post([ev.WorkerChange(slot.number, "crashed", slot.pid)])
         self.slots.remove(slot)
         if not self.slots:
             setups = [f for f in self.book.record.worker_failures if f.kind == "setup"]
@@ -166,7 +167,7 @@ class Workers:
                 slot.process.join()
             kill_group(slot.process.pid)  # what its tasks left running, also after a STOP
             slot.conn.close()
-            self.book.post([(ev.WORKER, slot.number, "exited", None)])
+            self.book.post([ev.WorkerChange(slot.number, "exited", None)])
         self.slots = []
 
     def _hear_last_words(self, deadline: float) -> None:

@@ -173,7 +173,7 @@ class Watch:
 
     def _close_lane(self, slot: Slot) -> None:
         """Close the chunk of `slot` on the panel (its items settle elsewhere)."""
-        self.book.post([(ev.DONE, slot.number, 0, time.time())])
+        self.book.post([ev.Done(slot.number, 0, time.time())])
 
 
 def _readable(conn: object) -> bool:
