@@ -52,12 +52,12 @@ def _in_order(values: list, key=lambda value: value) -> list:
                                          key=lambda pair: pair[0])]
 
 
-class _Canonical(wire._Pickler):
+class _Canonical(wire.Pickler):
     """dill (modules by reference), with sets and dicts in a sorted order and code
     objects without where they were compiled (a notebook cell's file is named after its
     kernel's pid; a line added above a function moves it)."""
 
-    dispatch = wire._Pickler.dispatch.copy()
+    dispatch = wire.Pickler.dispatch.copy()
 
     def reducer_override(self, obj):
         if isinstance(obj, (set, frozenset)):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import queue
-import signal
 import sys
 import threading
 import time
@@ -21,6 +20,7 @@ from . import wire
 from .dispatch import END, ERROR, Dispatcher, Job, Stats
 from .errors import Failure
 from .handle import MapHandle
+from .interrupts import HeldInterrupt
 from .options import PoolOptions, check_seconds, check_whole
 from .results import Results, finished_well, kept
 from .session import Session
@@ -253,7 +253,7 @@ class Pool:
         self._close(status, replay=True)
 
     def _close(self, status: str | None, replay: bool) -> None:
-        held = _HeldInterrupt()
+        held = HeldInterrupt()
         with held:  # from here on a Ctrl-C waits: the cleanup must finish
             with self._lock:
                 if self._closed:
@@ -552,46 +552,6 @@ def map(fn: Callable, iterable: Iterable, processes: int | None = None, *,
         return MapHandle(pool, pool._job(fn, iterable, wire.CALL_ITEM), owns_pool=True)
     with Pool(processes, **options) as pool:
         return pool.map(fn, iterable)
-
-
-class _HeldInterrupt:
-    """Holds SIGINT (Ctrl-C, a kernel's interrupt) off while the pool cleans up, when
-    that runs in the main thread (the only one signals reach); `replay()` then delivers
-    a held one to the handler that was in place."""
-
-    def __init__(self):
-        self.frame = None
-        self.held = False
-        self._previous = None
-        self._installed = False
-
-    def _hold(self, signum, frame) -> None:
-        self.held, self.frame = True, frame
-
-    def __enter__(self) -> _HeldInterrupt:
-        if threading.current_thread() is threading.main_thread():
-            try:
-                self._previous = signal.signal(signal.SIGINT, self._hold)
-                self._installed = True
-            except ValueError:  # not the main interpreter: signals are not ours to hold
-                pass
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._installed:
-            previous = self._previous
-            signal.signal(signal.SIGINT, signal.default_int_handler if previous is None
-                          else previous)  # None: set outside Python; Python's default then
-
-    def replay(self) -> None:
-        if not self.held:
-            return
-        self.held = False
-        previous = self._previous
-        if previous is None or previous == signal.SIG_DFL:
-            previous = signal.default_int_handler
-        if callable(previous):
-            previous(signal.SIGINT, self.frame)
 
 
 def _stop_forkserver() -> None:
