@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import multiprocess
 
-from . import wire
+from . import forkserver, wire
 from .dispatch import Dispatcher, Stats
 from .errors import Failure
 from .handle import MapHandle
@@ -29,10 +29,6 @@ if TYPE_CHECKING:
     from .dispatch import Job
     from .journal import Journal
     from .snapshot import Snapshot
-
-_open_pools = 0  # pools of this process between start() and close()
-_open_lock = threading.Lock()
-
 
 class Pool:
     """A pool of worker processes with a live progress panel.
@@ -110,6 +106,7 @@ class Pool:
         self.started_at: float | None = None
         self.closed_at: float | None = None
         self._ctx = multiprocess.get_context(self.start_method)
+        self._uses_forkserver = self.start_method == "forkserver" and self.cluster is None
         self._session: Session | None = None
         self._dispatcher: Dispatcher | None = None
         self._runner: JobRunner | None = None  # the started pool's jobs
@@ -204,15 +201,11 @@ class Pool:
                 self._runner = JobRunner(self._engine())
 
     def _start(self) -> None:
-        global _open_pools
         if self.journal_path is not None:  # first: a damaged journal leaves nothing open
             from .journal import Journal
             self._journal = Journal(self.journal_path, self.resume)
         self.started_at = time.time()
-        if self.start_method == "forkserver" and self.cluster is None:
-            self._ctx.set_forkserver_preload(["poolbars.worker"])
-        with _open_lock:
-            _open_pools += 1
+        forkserver.pool_opened(self._ctx, self._uses_forkserver)
         host = "127.0.0.1"
         if self.cluster is not None:
             from .cluster import ClusterDispatcher, listen_host
@@ -278,18 +271,13 @@ class Pool:
                 held.replay()
 
     def _stop_everything(self, session: Session, status: str) -> None:
-        global _open_pools
         try:
             self._engine().stop(status)
         finally:
             self.closed_at = time.time()
             if self.panel is None:
                 session.close(status)
-            with _open_lock:
-                _open_pools -= 1
-                last = _open_pools == 0
-            if last and self.start_method == "forkserver" and self.cluster is None:
-                _stop_forkserver()  # leave no process behind
+            forkserver.pool_closed(self._uses_forkserver)  # the last one leaves no process
             if self._journal is not None:
                 self._journal.close()
 
@@ -399,13 +387,3 @@ def map(fn: Callable, iterable: Iterable, processes: int | None = None, *,
         return handle
     with Pool(processes, **options) as pool:
         return pool.map(fn, iterable)
-
-
-def _stop_forkserver() -> None:
-    """Stop multiprocess's fork server (it is started again by the next pool)."""
-    try:
-        from multiprocess import forkserver
-
-        forkserver._forkserver._stop()
-    except (AttributeError, OSError):
-        pass
