@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .session import Session
 
 
-class MapResult(list):
+class MapResult(list[Any]):
     """The results of a background map, in input order, with `not_run`: the positions
     that have no result (after a cancel, a Stop or the pool's exit), where the list holds
     None."""
@@ -101,7 +101,7 @@ class MapHandle:
     def done(self) -> bool:
         return not self._thread.is_alive()
 
-    def result(self, timeout: float | None = None) -> list:
+    def result(self, timeout: float | None = None) -> list[Any]:
         self._thread.join(timeout)
         if self._thread.is_alive():
             raise TimeoutError(f"the map is still running after {timeout} s")
@@ -114,7 +114,7 @@ class MapHandle:
         out.not_run = not_run
         return out
 
-    def results_so_far(self) -> dict:
+    def results_so_far(self) -> dict[int, Any]:
         """{position: result} of the items that finished well so far."""
         return self._results.so_far()
 

@@ -100,7 +100,8 @@ class Pool:
         # the options as plain attributes, as always: users and the dispatcher read them
         vars(self).update({name: getattr(options, name) for name in PoolOptions.names()
                            if name != "journal"}, journal_path=options.journal)
-        self.worker_args = None if worker_args is None else list(options.worker_args)
+        self.worker_args = (None if options.worker_args is None  # None iff not given
+                            else list(options.worker_args))
         self._journal: Journal | None = None
         self._maps_run = 0
         self.started_at: float | None = None
