@@ -275,7 +275,6 @@ class JournaledInput:
         self.stored = stored
         self.parts = parts  # position -> [value], also the caller's
         self.where: list[int] = []  # the input position of each item sent to the workers
-        self.read = 0  # items read from the input
         self._digests: dict[int, str] = {}
         self._input = iterable
         self._restore = restore  # counts restored items as done
@@ -287,7 +286,6 @@ class JournaledInput:
     def __iter__(self):
         skipped = 0  # restored since the last item sent: counted in one go
         for position, item in enumerate(self._input):
-            self.read = position + 1
             digest = item_digest(item)
             entry = self.stored.get(position)
             if entry is not None:
