@@ -26,9 +26,9 @@ from .runner import JobRunner, JobSettings
 from .session import Session
 
 if TYPE_CHECKING:
-    from .dispatch import Job
     from .journal import Journal
     from .snapshot import Snapshot
+
 
 class Pool:
     """A pool of worker processes with a live progress panel.
@@ -113,7 +113,7 @@ class Pool:
         self._runner: JobRunner | None = None  # the started pool's jobs
         self._results = Results(self.on_error)  # the latest map/starmap's
         self._closed = False
-        self._lock = threading.RLock()  # start() and function registration, from any thread
+        self._lock = threading.RLock()  # start(), close() and map numbers, from any thread
 
     # -- what a user reads -----------------------------------------------------------------
 
