@@ -35,10 +35,10 @@ Settled = Tuple[int, List[Any], Optional[int]]  # a settled run: position, value
 REST_SECONDS = 10.0  # how long `rest` waits for a cancelled job's last runs
 
 
-def length_of(iterable: object) -> int | None:
+def length_of(iterable: Any) -> int | None:
     """len() of the input, if it has one (a hint: a generator has none)."""
     try:
-        return len(iterable)  # type: ignore[arg-type]
+        return len(iterable)
     except Exception:
         return None
 
