@@ -6,20 +6,13 @@ import pytest
 from multiprocess import forkserver as mp_forkserver
 
 from poolbars import forkserver
+from procs import alive
 
 pytestmark = pytest.mark.timeout(60)
 
 
 def _server_pid():
     return mp_forkserver._forkserver._forkserver_pid  # multiprocess's own record of it
-
-
-def _alive(pid) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split()[2] != "Z"  # a zombie has exited
-    except FileNotFoundError:
-        return False
 
 
 def _start_server(ctx) -> int:
@@ -34,11 +27,11 @@ def test_the_last_pool_to_close_stops_the_fork_server_and_not_before():
     forkserver.pool_opened(ctx, True)
     forkserver.pool_opened(ctx, True)
     pid = _start_server(ctx)
-    assert pid is not None and _alive(pid)
+    assert pid is not None and alive(pid)
     forkserver.pool_closed(True)
-    assert _alive(pid)  # another pool is still open
+    assert alive(pid)  # another pool is still open
     forkserver.pool_closed(True)
-    assert not _alive(pid)
+    assert not alive(pid)
     assert _start_server(ctx) != pid  # the next pool starts it again
     forkserver.stop()
 
@@ -48,6 +41,6 @@ def test_a_pool_without_the_fork_server_leaves_it_running():
     forkserver.pool_opened(ctx, False)
     pid = _start_server(ctx)
     forkserver.pool_closed(False)
-    assert _alive(pid)
+    assert alive(pid)
     forkserver.stop()
-    assert not _alive(pid)
+    assert not alive(pid)

@@ -132,6 +132,28 @@ def test_pool_exit_during_a_background_map_keeps_positions():
     check_positions(handle, results, 60)
 
 
+def test_the_one_call_background_map_closes_its_own_pool_when_it_ends():
+    threads_before = poolbars_threads()
+    handle = pb.map(slow, range(6), processes=2, display=None, block=False)
+    assert handle.result(timeout=30) == list(range(6))
+    assert descendants(os.getpid()) == []  # its workers (and the fork server) are gone
+    deadline = time.time() + 10  # connection threads end as their sockets close
+    while poolbars_threads() - threads_before and time.time() < deadline:
+        time.sleep(0.05)
+    assert poolbars_threads() - threads_before == set()
+
+
+def test_a_done_callback_runs_once_whether_added_before_or_after_the_end():
+    calls = []
+    with pb.Pool(1, display=None) as pool:
+        handle = pool.map_async(slow, range(10))  # ~0.5 s on one worker
+        handle.add_done_callback(calls.append)  # before: run in the map's thread
+        assert handle.result(timeout=30) == list(range(10))
+        assert calls == [handle]
+        handle.add_done_callback(calls.append)  # after: run at once
+        assert calls == [handle, handle]
+
+
 def test_a_background_map_that_skips_failures_never_shows_the_placeholder():
     def fails_on_odd(x):
         time.sleep(0.02)
