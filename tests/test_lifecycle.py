@@ -132,6 +132,28 @@ def test_pool_exit_during_a_background_map_keeps_positions():
     check_positions(handle, results, 60)
 
 
+def test_the_one_call_background_map_closes_its_own_pool_when_it_ends():
+    threads_before = poolbars_threads()
+    handle = pb.map(slow, range(6), processes=2, display=None, block=False)
+    assert handle.result(timeout=30) == list(range(6))
+    assert descendants(os.getpid()) == []  # its workers (and the fork server) are gone
+    deadline = time.time() + 10  # connection threads end as their sockets close
+    while poolbars_threads() - threads_before and time.time() < deadline:
+        time.sleep(0.05)
+    assert poolbars_threads() - threads_before == set()
+
+
+def test_a_done_callback_runs_once_whether_added_before_or_after_the_end():
+    calls = []
+    with pb.Pool(1, display=None) as pool:
+        handle = pool.map_async(slow, range(10))  # ~0.5 s on one worker
+        handle.add_done_callback(calls.append)  # before: run in the map's thread
+        assert handle.result(timeout=30) == list(range(10))
+        assert calls == [handle]
+        handle.add_done_callback(calls.append)  # after: run at once
+        assert calls == [handle, handle]
+
+
 def test_a_background_map_that_skips_failures_never_shows_the_placeholder():
     def fails_on_odd(x):
         time.sleep(0.02)
@@ -170,7 +192,7 @@ def test_an_unclosed_pool_is_stopped_by_the_garbage_collector_with_a_resource_wa
     pool = pb.Pool(2, display=None)
     pool.start()
     assert pool.map(abs, [-1, -2, -3]) == [1, 2, 3]
-    pids = [slot.process.pid for slot in pool._dispatcher.backend.workers.slots]
+    pids = [slot.process.pid for slot in pool._engine.backend.workers.slots]
     assert all(alive(pid) for pid in pids)
     with pytest.warns(ResourceWarning, match="unclosed"):
         del pool
@@ -190,7 +212,7 @@ def test_a_pool_used_outside_a_with_block_and_dropped_is_reaped_too():
         assert pool.map(lambda x: x + 1, [1]) == [2]  # starts it by itself
         handle = pool.map_async(abs, [-5])
         assert handle.result(timeout=30) == [5]
-        return [slot.process.pid for slot in pool._dispatcher.backend.workers.slots]
+        return [slot.process.pid for slot in pool._engine.backend.workers.slots]
 
     with pytest.warns(ResourceWarning, match="unclosed"):
         pids = run()
@@ -358,9 +380,9 @@ def test_a_ctrl_c_during_close_is_raised_once_the_cleanup_is_done():
     with pytest.raises(KeyboardInterrupt):
         with pool:
             assert pool.map(SlowTeardown, [1, 2, 3]) == [1, 2, 3]
-            pids = [slot.process.pid for slot in pool._dispatcher.backend.workers.slots]
+            pids = [slot.process.pid for slot in pool._engine.backend.workers.slots]
             threading.Thread(target=interrupt_during_close, daemon=True).start()
-    assert not pool._dispatcher.alive  # close() was not cut short
+    assert not pool._engine.alive  # close() was not cut short
     assert not any(alive(pid) for pid in pids)
     deadline = time.time() + 10  # connection threads end as their sockets close
     while poolbars_threads() - threads_before and time.time() < deadline:

@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 
 from . import reporting
+from .errors import Failure
 from .worker import note_command_group
 
 LOG_LINES = 50
@@ -102,6 +103,19 @@ def run_command(spec: CommandSpec) -> CommandResult:
     result = CommandResult(command, code, time.time() - started, list(tail), malformed)
     if code != 0:
         raise CommandFailed(result)
+    return result
+
+
+def command_result(command: object, outcome: CommandResult | Failure) -> CommandResult:
+    """A command's `CommandResult` from its task's outcome: the result, or a `Failure` (a
+    non-zero exit carries its result; a timeout or a crash gets one made up)."""
+    if not isinstance(outcome, Failure):
+        return outcome
+    original = outcome.remote.exception() if outcome.remote else None
+    result = getattr(original, "result", None) or CommandResult(
+        command, None, 0.0, [], 0, f"{outcome.kind}: {outcome.message}")
+    if not result.error:
+        result.error = f"exit code {result.exit_code}"
     return result
 
 

@@ -168,7 +168,7 @@ class Engine:
         stop the workers."""
         error = None
         if self.error is not None:
-            error = RuntimeError(f"the pool's dispatcher failed: {self.error!r}")
+            error = RuntimeError(f"the pool's engine failed: {self.error!r}")
             error.__cause__ = self.error
         for job in list(self.book.jobs):
             self._cancel(job, error)

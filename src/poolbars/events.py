@@ -11,8 +11,8 @@ Two forms, one meaning:
   `(KIND, field, …)` (`wire(event)`): the batch crosses the manager queue as one `bytes`
   object pickled with the standard library's pickle; plain tuples, so the events add no
   class to what a peer's pickle names and the parent loads (a named type would be loaded
-  by importing it from this module). The collector checks such a batch (collector.well_formed) before it
-  folds it. Senders not converted yet (the dispatcher's) put plain tuples too.
+  by importing it from this module). The collector checks such a batch
+  (collector.well_formed) before it folds it.
 
 `PanelState.fold` takes both forms. Fields are named so that they do not hide a tuple's
 own methods (`count`, `index`). `source` names a reporting sender: a worker number for
@@ -47,7 +47,7 @@ STOP: Final = "stop"
 Source = Union[int, str]  # a worker number, "main", or a connected process's name
 
 
-# -- the parent's lifecycle events (from the pool and its dispatcher) --------------------
+# -- the parent's lifecycle events (from the pool and its engine) --------------------
 
 class WorkerChange(NamedTuple):
     """Worker `worker` (process `pid`, when known) is now in `state`."""

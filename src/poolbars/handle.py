@@ -1,14 +1,23 @@
 """Background maps: `Pool.map_async` and `pb.map(..., block=False)` return a `MapHandle`
-at once; the panel keeps updating while other cells run, and its Stop button drains."""
+at once; the panel keeps updating while other cells run, and its Stop button drains.
+A handle uses the pool's parts (the job runner, the panel's session), not the pool, which
+it only holds; its thread takes the job's settled runs into its own `Results`."""
 
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING, Any, Callable
 
+from . import events as ev
 from .results import Results
 
+if TYPE_CHECKING:
+    from .book import Job
+    from .runner import JobRunner, JobSettings
+    from .session import Session
 
-class MapResult(list):
+
+class MapResult(list[Any]):
     """The results of a background map, in input order, with `not_run`: the positions
     that have no result (after a cancel, a Stop or the pool's exit), where the list holds
     None."""
@@ -27,34 +36,55 @@ class MapHandle:
     is None there too, so no value moves. `done()`, `cancel()` (kill what runs now),
     `stop()` (what the Stop button does: start nothing more, let running items finish)."""
 
-    def __init__(self, pool, job, owns_pool: bool = False):
-        self._pool = pool
+    def __init__(self, runner: JobRunner, job: Job, settings: JobSettings,
+                 session: Session, on_error: str, pool: object):
+        self._pool = pool  # only held: an unclosed pool stays open while its handle lives
+        self._runner = runner
         self._job = job
-        self._owns_pool = owns_pool
-        self._results = Results(pool.on_error)
+        self._settings = settings
+        self._session = session
+        self._results = Results(on_error)
         self._error: BaseException | None = None
         self._stopped = False
-        pool._session.on_stop(self.stop)
-        pool._post_control(stoppable=True, stopping=False)
+        self._lock = threading.Lock()  # the done callbacks, added from any thread
+        self._callbacks: list[Callable[[MapHandle], Any]] | None = []  # None once over
+        session.on_stop(self.stop)
+        self._post_control(stoppable=True, stopping=False)
         self._thread = threading.Thread(target=self._run, name="poolbars-map-async",
                                         daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        pool = self._pool
+        runner, job = self._runner, self._job
         try:
-            for position, values, _ in pool._settled(self._job, self._results, partial=True):
+            for position, values, _ in runner.settled(job, self._results, self._settings,
+                                                      partial=True):
                 self._results.add(position, values)
-                pool._taken(self._job, len(values))
+                runner.taken(job, len(values))
         except BaseException as exc:  # the caller gets it from result()
             self._error = exc
         finally:
-            pool._post_control(stoppable=False, stopping=False)
-            panel = getattr(pool._session.view, "panel", None)
+            self._post_control(stoppable=False, stopping=False)
+            panel = getattr(self._session.view, "panel", None)
             if panel is not None and panel.on_stop == self.stop:
                 panel.on_stop = None  # the panel no longer holds this handle (or its pool)
-            if self._owns_pool:
-                pool.close()
+            with self._lock:
+                callbacks, self._callbacks = self._callbacks or [], None
+            for callback in callbacks:
+                callback(self)
+
+    def _post_control(self, stoppable: bool, stopping: bool) -> None:
+        """Tell the panel whether its Stop button may be used, and whether it was."""
+        self._session.post([ev.Control(stoppable, stopping)])
+
+    def add_done_callback(self, fn: Callable[[MapHandle], Any]) -> None:
+        """Call `fn(handle)` once the map is over: in the map's thread as it ends, or
+        at once if it has (`pb.map(..., block=False)` closes its pool so)."""
+        with self._lock:
+            if self._callbacks is not None:
+                self._callbacks.append(fn)
+                return
+        fn(self)
 
     @property
     def not_run(self) -> list[int]:
@@ -71,7 +101,7 @@ class MapHandle:
     def done(self) -> bool:
         return not self._thread.is_alive()
 
-    def result(self, timeout: float | None = None) -> list:
+    def result(self, timeout: float | None = None) -> list[Any]:
         self._thread.join(timeout)
         if self._thread.is_alive():
             raise TimeoutError(f"the map is still running after {timeout} s")
@@ -84,7 +114,7 @@ class MapHandle:
         out.not_run = not_run
         return out
 
-    def results_so_far(self) -> dict:
+    def results_so_far(self) -> dict[int, Any]:
         """{position: result} of the items that finished well so far."""
         return self._results.so_far()
 
@@ -93,14 +123,14 @@ class MapHandle:
         if self._stopped or self.done():
             return
         self._stopped = True
-        self._pool._post_control(stoppable=True, stopping=True)
-        self._pool._dispatcher.drain(self._job)
+        self._post_control(stoppable=True, stopping=True)
+        self._runner.drain(self._job)
 
     def cancel(self) -> bool:
         """Stop now: running items are killed and count as cancelled."""
         if self.done():
             return False
-        self._pool._dispatcher.cancel(self._job)
+        self._runner.cancel(self._job)
         self._thread.join()
         return True
 

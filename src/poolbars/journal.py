@@ -52,12 +52,12 @@ def _in_order(values: list, key=lambda value: value) -> list:
                                          key=lambda pair: pair[0])]
 
 
-class _Canonical(wire._Pickler):
+class _Canonical(wire.Pickler):
     """dill (modules by reference), with sets and dicts in a sorted order and code
     objects without where they were compiled (a notebook cell's file is named after its
     kernel's pid; a line added above a function moves it)."""
 
-    dispatch = wire._Pickler.dispatch.copy()
+    dispatch = wire.Pickler.dispatch.copy()
 
     def reducer_override(self, obj):
         if isinstance(obj, (set, frozenset)):
@@ -264,7 +264,7 @@ def _whole(value) -> bool:
 # -- one map's input --------------------------------------------------------------------
 
 class JournaledInput:
-    """The input of one journaled map, read lazily (by the dispatcher thread): an item
+    """The input of one journaled map, read lazily (by the engine's thread): an item
     the journal holds is checked and restored into `parts`; the others go on to the
     workers, their digests kept until their results are written down."""
 
@@ -275,7 +275,6 @@ class JournaledInput:
         self.stored = stored
         self.parts = parts  # position -> [value], also the caller's
         self.where: list[int] = []  # the input position of each item sent to the workers
-        self.read = 0  # items read from the input
         self._digests: dict[int, str] = {}
         self._input = iterable
         self._restore = restore  # counts restored items as done
@@ -287,7 +286,6 @@ class JournaledInput:
     def __iter__(self):
         skipped = 0  # restored since the last item sent: counted in one go
         for position, item in enumerate(self._input):
-            self.read = position + 1
             digest = item_digest(item)
             entry = self.stored.get(position)
             if entry is not None:

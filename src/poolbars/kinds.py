@@ -1,6 +1,6 @@
 """Failure kinds: the ways an item can fail, and what each becomes, written once.
 
-A kind is what the dispatcher settles a failed item as. Each maps to the item's status
+A kind is what the engine settles a failed item as. Each maps to the item's status
 (in the run record and on the panel's timeline), to the count it adds to (`Stats`, the
 panel's `overall`) and to the exception raised for it in the parent (named here, the
 class lives in errors.py). Dispatch, cluster, errors, state, report and text read it.

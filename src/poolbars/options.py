@@ -1,7 +1,8 @@
 """Options: every check of what a user configures, written once, in one message style,
 "<name>=<value!r>: <what to give>". `PoolOptions` is the checked, frozen record a `Pool`
 is built from (and so `pb.map`); `run_commands`, `Panel` and the journal call the same
-check functions for the options they take themselves. Checks raise the error types they
+check functions for the options they take themselves, and the map family checks its own
+arguments here too (`check_mappable`, `check_commands`). Checks raise the error types they
 always have: ValueError for a wrong value, TypeError for a wrong kind of thing."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import multiprocess
 
@@ -124,6 +125,31 @@ def check_arguments(name: str, value: Any) -> None:
         iter(value)
     except TypeError:
         raise TypeError(bad(name, value, "give a tuple of arguments, e.g. (1, 'a')")) from None
+
+
+def check_mappable(fn: object, iterable: object) -> None:
+    """A map's own arguments: something to call, then something to iterate over."""
+    if not callable(fn):
+        raise TypeError(f"{fn!r} is not callable: pass the function to run on each item "
+                        "first, then the iterable (pool.map(fn, items))")
+    if not (isinstance(iterable, Iterable) or hasattr(type(iterable), "__getitem__")):
+        raise TypeError(f"{type(iterable).__name__!r} object is not iterable: pass the "
+                        "items to map over as a list, range, generator, …")
+
+
+def check_commands(commands: Iterable[Any], retries: object, timeout: object) -> list[Any]:
+    """`run_commands`' arguments: each command an argv list (or tuple) of str/paths, or a
+    string for the shell; retries and timeout as the pool's. The commands, as a list."""
+    commands = list(commands)
+    for command in commands:
+        if not isinstance(command, str) and not (
+                isinstance(command, (list, tuple)) and command
+                and all(isinstance(a, (str, os.PathLike)) for a in command)):
+            raise TypeError(f"command {command!r}: give an argv list like "
+                            "['python', 'job.py', '--part', '3'], or a string for the shell")
+    check_whole("retries", retries, 0, "a whole number of extra attempts, 0 or more")
+    check_seconds("timeout", timeout)
+    return commands
 
 
 def unknown_options(unknown: dict[str, Any], known: list[str], owner: str = "Pool") -> str:

@@ -1,12 +1,11 @@
-"""Pool: the user's side of the parallel map. Its options (checked in `options.py`), the lifecycle
-(`with`), and the map family, which hand jobs to the engine's thread (`engine.py`)
-and turn its outcomes into results, in order, under the chosen error policy."""
+"""Pool: the user's side of the parallel map. Its options (checked in `options.py`), the
+lifecycle (`with`), and the map family, which make jobs (`runner.py`) for the engine's
+thread (`engine.py`) and gather their settled runs into results (`results.py`), in
+order, under the chosen error policy; a pool with a journal maps through `journaled.py`."""
 
 from __future__ import annotations
 
 import os
-import queue
-import signal
 import sys
 import threading
 import time
@@ -16,26 +15,21 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import multiprocess
 
-from . import events as ev
-from . import wire
-from .book import END, ERROR, Job, Stats
+from . import forkserver, wire
 from .backend import EngineOptions
+from .book import Stats
 from .engine import Engine
 from .errors import Failure
 from .handle import MapHandle
-from .options import PoolOptions, check_seconds, check_whole
-from .results import Results, finished_well, kept
+from .interrupts import HeldInterrupt
+from .options import PoolOptions, check_commands, check_mappable
+from .results import Results
+from .runner import JobRunner, JobSettings
 from .session import Session
 
 if TYPE_CHECKING:
     from .journal import Journal
-    from .snapshot import Snapshot
-
-_open_pools = 0  # pools of this process between start() and close()
-_open_lock = threading.Lock()
-_CLOSED_UNDER_JOB = ("the pool closed before this map finished, so its results are "
-                     "incomplete: read imap/imap_unordered results (and wait for maps run "
-                     "from other threads) inside the pool's `with` block")
+    from .snapshot import PanelStatus, Snapshot
 
 
 class Pool:
@@ -105,21 +99,23 @@ class Pool:
             start_method=start_method, stale_after=stale_after, on_success=on_success,
             on_failure=on_failure, on_exit=on_exit, capture_tqdm=capture_tqdm, panel=panel,
             cluster=cluster, journal=journal, resume=resume, **unknown)
-        # the options as plain attributes, as always: users and the dispatcher read them
+        # the options as plain attributes, as always: users and the engine read them
         vars(self).update({name: getattr(options, name) for name in PoolOptions.names()
                            if name != "journal"}, journal_path=options.journal)
-        self.worker_args = None if worker_args is None else list(options.worker_args)
+        self.worker_args = (None if options.worker_args is None  # None iff not given
+                            else list(options.worker_args))
         self._journal: Journal | None = None
         self._maps_run = 0
         self.started_at: float | None = None
         self.closed_at: float | None = None
         self._ctx = multiprocess.get_context(self.start_method)
+        self._uses_forkserver = self.start_method == "forkserver" and self.cluster is None
         self._session: Session | None = None
-        self._dispatcher: Engine | None = None
-        self._functions: dict[int, object] = {}
+        self._engine: Engine | None = None
+        self._runner: JobRunner | None = None  # the started pool's jobs
         self._results = Results(self.on_error)  # the latest map/starmap's
         self._closed = False
-        self._lock = threading.RLock()  # start() and function registration, from any thread
+        self._lock = threading.RLock()  # start(), close() and map numbers, from any thread
 
     # -- what a user reads -----------------------------------------------------------------
 
@@ -127,14 +123,14 @@ class Pool:
     def failures(self) -> list[Failure]:
         """Every item that failed for good: index, item, kind, exception, traceback, …;
         and every worker whose setup failed (kind "setup", index None, worker set)."""
-        return list(self._dispatcher.failures) if self._dispatcher else []
+        return list(self._engine.failures) if self._engine else []
 
     @property
     def stats(self) -> Stats:
         """Counts of items: total, done, failed, timed_out, crashed, retried, cancelled,
         and elapsed seconds. Once closed, done + failed + timed_out + crashed + cancelled
         == total."""
-        stats = Stats(**vars(self._dispatcher.stats)) if self._dispatcher else Stats()
+        stats = Stats(**vars(self._engine.stats)) if self._engine else Stats()
         if self.started_at is not None:
             stats.elapsed = (self.closed_at or time.time()) - self.started_at
         return stats
@@ -142,7 +138,7 @@ class Pool:
     @property
     def ready_at(self) -> float | None:
         """When every first worker had started (for measuring start-up)."""
-        return self._dispatcher.ready_at if self._dispatcher else None
+        return self._engine.ready_at if self._engine else None
 
     @property
     def state(self):
@@ -164,7 +160,7 @@ class Pool:
         error. `.to_dict()` is JSON-ready; `.to_records()` makes a pandas DataFrame."""
         from .report import build
 
-        d = self._dispatcher
+        d = self._engine
         if d is None:
             raise RuntimeError("the pool has not started: there is nothing to report")
         state = self.state
@@ -187,8 +183,8 @@ class Pool:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         interrupted = exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
-        status = ("cancelled" if interrupted else
-                  "failed" if exc_type is not None or self.failures else "done")
+        status: PanelStatus = ("cancelled" if interrupted else
+                               "failed" if exc_type is not None or self.failures else "done")
         try:  # under a Ctrl-C, a second one adds nothing to the first
             self._close(status, replay=not interrupted)
         except KeyboardInterrupt:
@@ -205,30 +201,34 @@ class Pool:
                                    "Pool for the next `with` block")
             if self._session is None:
                 self._start()
+                self._runner = JobRunner(self._started_engine())
 
     def _start(self) -> None:
-        global _open_pools
         if self.journal_path is not None:  # first: a damaged journal leaves nothing open
             from .journal import Journal
             self._journal = Journal(self.journal_path, self.resume)
         self.started_at = time.time()
-        if self.start_method == "forkserver" and self.cluster is None:
-            self._ctx.set_forkserver_preload(["poolbars.worker"])
-        with _open_lock:
-            _open_pools += 1
+        forkserver.pool_opened(self._ctx, self._uses_forkserver)
         host = "127.0.0.1"
         if self.cluster is not None:
             from .cluster import listen_host
             host = listen_host(self.cluster)  # where the cluster's workers can reach us
         if self.panel is not None:  # report to a panel that outlives this pool
-            self._session = self.panel._session
+            self._session = self.panel.session
         else:
             self._session = Session(title=self.title or "", display=self.display, serve=True,
                                     stale_after=self.stale_after, host=host)
         channel = self._session.channel
-        self._dispatcher = Engine(EngineOptions.of(self.options), self._session.post,
-                                  channel.address, channel.authkey)
-        self._dispatcher.start()
+        assert channel is not None, "a pool's session (its own or a Panel's) serves a channel"
+        self._engine = Engine(EngineOptions.of(self.options), self._session.post,
+                              channel.address, channel.authkey)
+        self._engine.start()
+
+    def _started_engine(self) -> Engine:
+        """The started pool's engine."""
+        if self._engine is None:
+            raise RuntimeError("the pool has not started: use it in a `with` block first")
+        return self._engine
 
     def __del__(self):
         # like multiprocessing.Pool: a pool dropped unclosed is stopped, with a warning
@@ -248,23 +248,26 @@ class Pool:
             else:
                 self.close()
 
-    def close(self, status: str | None = None) -> None:
+    def close(self, status: PanelStatus | None = None) -> None:
         """Stop the workers, leave the panel in its final state, call `on_exit`.
         Idempotent. `status` defaults to "failed" if any item failed, else "done".
         A Ctrl-C during it is held until the workers and threads are stopped (so stats
         add up and nothing is left running), then raised."""
         self._close(status, replay=True)
 
-    def _close(self, status: str | None, replay: bool) -> None:
-        held = _HeldInterrupt()
+    def _close(self, status: PanelStatus | None, replay: bool) -> None:
+        held = HeldInterrupt()
         with held:  # from here on a Ctrl-C waits: the cleanup must finish
             with self._lock:
                 if self._closed:
                     return
                 self._closed = True
+                if self._runner is not None:  # a job cancelled from here on ended short
+                    self._runner.closed = True
             if self._session is None:
                 return
-            self._stop_everything(status or ("failed" if self.failures else "done"))
+            self._stop_everything(self._session,
+                                  status or ("failed" if self.failures else "done"))
         try:
             if self.on_exit is not None:
                 self.on_exit()
@@ -272,19 +275,14 @@ class Pool:
             if replay:
                 held.replay()
 
-    def _stop_everything(self, status: str) -> None:
-        global _open_pools
+    def _stop_everything(self, session: Session, status: PanelStatus) -> None:
         try:
-            self._dispatcher.stop(status)
+            self._started_engine().stop(status)
         finally:
             self.closed_at = time.time()
             if self.panel is None:
-                self._session.close(status)
-            with _open_lock:
-                _open_pools -= 1
-                last = _open_pools == 0
-            if last and self.start_method == "forkserver" and self.cluster is None:
-                _stop_forkserver()  # leave no process behind
+                session.close(status)
+            forkserver.pool_closed(self._uses_forkserver)  # the last one leaves no process
             if self._journal is not None:
                 self._journal.close()
 
@@ -306,37 +304,24 @@ class Pool:
         """Like `map`, but lazy: the input is read as workers need it (at most
         `max_in_flight` items ahead of what you have taken), results come in input order
         as soon as they are ready."""
-        results = Results(self.on_error)  # holds only the runs that wait for an earlier one
-        job = self._job(fn, iterable, wire.CALL_ITEM)
-        for position, values, _ in self._settled(job, results):
-            results.add(position, values)
-            while (values := results.next_in_order()) is not None:
-                yield from kept(values)
-                self._taken(job, len(values))
+        yield from self._usable().in_order(fn, iterable, self.on_error, self._settings())
 
     def imap_unordered(self, fn: Callable, iterable: Iterable) -> Iterator:
         """Like `imap`, but results come as soon as each is ready, in any order."""
-        job = self._job(fn, iterable, wire.CALL_ITEM)
-        for _, values, _ in self._settled(job, Results(self.on_error)):
-            yield from kept(values)
-            self._taken(job, len(values))
+        yield from self._usable().unordered(fn, iterable, self.on_error, self._settings())
 
-    def map_async(self, fn: Callable, iterable: Iterable):
+    def map_async(self, fn: Callable, iterable: Iterable) -> MapHandle:
         """Start `map` in the background and return a `MapHandle` at once: the panel keeps
         updating while you run other cells, and its Stop button drains the run.
         `handle.result(timeout=None)` gives the results."""
-        return MapHandle(self, self._job(fn, iterable, wire.CALL_ITEM))
-
-    def _post_control(self, stoppable: bool, stopping: bool) -> None:
-        self._session.post([(ev.CONTROL, stoppable, stopping)])
+        settings, runner = self._settings(), self._usable()
+        job = runner.job(fn, iterable, wire.CALL_ITEM, settings)
+        return MapHandle(runner, job, settings, self._started_session(), self.on_error,
+                         pool=self)
 
     def submit(self, fn: Callable, /, *args, **kwargs) -> Future:
         """Run `fn(*args, **kwargs)` in a worker; a `concurrent.futures.Future` of it."""
-        future: Future = Future()
-        self._job(fn, [(args, kwargs)], wire.CALL_ARGS, future=future)
-        if self.on_success is not None or self.on_failure is not None:
-            future.add_done_callback(self._future_callbacks)
-        return future
+        return self._usable().submit(fn, args, kwargs, self._settings())
 
     def run_commands(self, commands, retries: int = 0, timeout: float | None = None,
                      env: dict | None = None, cwd=None) -> list:
@@ -345,204 +330,54 @@ class Pool:
         `MESSAGE: text` drive its bar; other lines form a log tail shown if it fails.
         Returns a `CommandResult` per command, in order (exit code, duration, log tail),
         whatever happened: failures are in the panel and in `pool.failures`."""
-        from .commands import CommandResult, CommandSpec, run_command
+        from .commands import CommandSpec, command_result, run_command
 
-        commands = list(commands)
-        for command in commands:
-            if not isinstance(command, str) and not (
-                    isinstance(command, (list, tuple)) and command
-                    and all(isinstance(a, (str, os.PathLike)) for a in command)):
-                raise TypeError(f"command {command!r}: give an argv list like "
-                                "['python', 'job.py', '--part', '3'], or a string for the shell")
-        check_whole("retries", retries, 0, "a whole number of extra attempts, 0 or more")
-        check_seconds("timeout", timeout)
+        commands = check_commands(commands, retries, timeout)
         specs = [CommandSpec(command, env, None if cwd is None else os.fspath(cwd))
                  for command in commands]
-        results = self._collect(run_command, specs, wire.CALL_ITEM, on_error="return",
-                                retries=retries, timeout=timeout)
-        out = []
-        for command, result in zip(commands, results):
-            if isinstance(result, Failure):
-                original = result.remote.exception() if result.remote else None
-                result = getattr(original, "result", None) or CommandResult(
-                    command, None, 0.0, [], 0, f"{result.kind}: {result.message}")
-                if not result.error:
-                    result.error = f"exit code {result.exit_code}"
-            out.append(result)
-        return out
+        results = self._collect(run_command, specs, wire.CALL_ITEM, "return",
+                                self._settings(retries, timeout))
+        return [command_result(command, result) for command, result in zip(commands, results)]
 
     # -- running jobs --------------------------------------------------------------------
 
-    def _collect(self, fn, iterable, call: int, on_error: str | None = None, **job) -> list:
+    def _collect(self, fn, iterable, call: int, on_error: str | None = None,
+                 settings: JobSettings | None = None) -> list:
+        """Run a map call to its end; its results in input order, under `on_error`."""
         with self._lock:
             self._maps_run += 1
+            number = self._maps_run
+        settings, policy = settings or self._settings(), on_error or self.on_error
+        runner = self._usable()
         if self._journal is not None and call != wire.CALL_ARGS:
-            return self._collect_journaled(fn, iterable, call, on_error, **job)
-        self._results = results = Results(on_error or self.on_error)
-        job = self._job(fn, iterable, call, **job)
-        for position, values, _ in self._settled(job, results):
-            results.add(position, values)
-            self._taken(job, len(values))
-        return results.in_order()
+            from .journaled import journaled_map
+            # under "raise" the failing run comes back whole, so its good items are written too
+            self._results = Results("return" if policy == "raise" else policy)
+            return journaled_map(runner, self._journal, number, fn, iterable, call,
+                                 self._results, policy, settings)
+        self._results = Results(policy)
+        return runner.collect(fn, iterable, call, self._results, settings)
 
-    def _collect_journaled(self, fn, iterable, call, on_error, **job) -> list:
-        """`_collect`, skipping what the journal has and writing down what finishes, also
-        when the map raises. Results are exactly the input's: one per item, in place."""
-        from .journal import JournaledInput, fingerprint
+    def _settings(self, retries: int | None = None,
+                  timeout: float | None = None) -> JobSettings:
+        """What a map call runs with: the pool's options as they are now."""
+        return JobSettings(self.retries if retries is None else retries,
+                           self.timeout if timeout is None else timeout,
+                           self.max_in_flight, self.on_success, self.on_failure)
 
-        self._check_usable(fn, iterable)
-        self._register(fn)  # a function that cannot be sent fails here, with its message
-        try:
-            length = len(iterable)
-        except Exception:
-            length = None
-        number = self._maps_run
-        stored = self._journal.begin(number, fingerprint(fn, call, length))
-        policy = on_error or self.on_error
-        # under "raise" the failing run comes back whole, so its good items are written too
-        self._results = results = Results("return" if policy == "raise" else policy)
-        source = JournaledInput(self._journal, number, stored, iterable,
-                                self._dispatcher.restore, results.runs)
-        todo = None if length is None else length - source.stored_below(length)
-        job = self._job(fn, source, call, length=todo, **job)
-        job.where = source.where  # the run record names items by their place in the whole input
-        settled = self._settled(job, results, source.where)
-        try:
-            for position, values, _ in settled:
-                failure = self._journal_run(source, position, values)
-                self._taken(job, len(values))
-                if policy == "raise" and failure is not None:
-                    raise failure.to_exception()
-        except BaseException:
-            settled.close()  # cancels the job
-            self._journal_rest(job, source)
-            raise
-        return results.in_order()  # one run per input item, restored ones too
-
-    def _journal_run(self, source, position: int, values: list) -> Failure | None:
-        """Put a settled run of a journaled map in place and write down its items that
-        finished well; its first failure, if any."""
-        places = source.where[position:position + len(values)]
-        for at, value in zip(places, values):
-            self._results.add(at, [value])
-        source.record([(places[offset], value) for offset, value in finished_well(values)])
-        return next((value for value in values if isinstance(value, Failure)), None)
-
-    def _journal_rest(self, job: Job, source) -> None:
-        """After a journaled map was cancelled: write down what settled before the cancel
-        took effect (the dispatcher ends the job with END once it has)."""
-        deadline = time.monotonic() + 10
-        while self._dispatcher.alive and time.monotonic() < deadline:
-            try:
-                outcome = job.outcomes.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            if outcome == END:
-                return
-            if outcome[0] != ERROR:
-                position, values, failures, _ = outcome
-                for offset, failure in failures:
-                    values[offset] = failure
-                self._journal_run(source, position, values)
-
-    def _job(self, fn, iterable, call: int, future: Future | None = None,
-             retries: int | None = None, timeout: float | None = None,
-             length: int | None = None) -> Job:
-        self._check_usable(fn, iterable)
-        if length is None:
-            try:
-                length = len(iterable)
-            except Exception:
-                length = None
-        job = Job(self._register(fn), call, iterable, length, self.max_in_flight, future,
-                  self.retries if retries is None else retries,
-                  self.timeout if timeout is None else timeout)
-        if future is not None:
-            self._dispatcher.submit(job)
-        return job
-
-    def _settled(self, job: Job, results: Results, where: list | None = None,
-                 partial: bool = False) -> Iterator[tuple[int, list, int | None]]:
-        """Run `job`; yield (position, values, worker) per settled run of items, with the
-        callbacks and `results`' error policy applied (its caller keeps the runs it needs).
-        Stopping early cancels the job. If the pool closes first, raise (never end short)
-        unless `partial` results are wanted."""
-        self._dispatcher.submit(job)
-        try:
-            while True:
-                try:
-                    outcome = job.outcomes.get(timeout=0.25)
-                except queue.Empty:
-                    self._check_dispatcher()
-                    continue
-                if outcome == END:
-                    if job.cancelled and self._closed and not partial:
-                        raise RuntimeError(_CLOSED_UNDER_JOB)
-                    return
-                if outcome[0] == ERROR:
-                    raise outcome[1]
-                position, values, failures, worker = outcome
-                for offset, failure in failures:
-                    if where is not None:  # the job ran a filtered input: name the original
-                        failure.index = where[position + offset]
-                    if self.on_failure is not None:
-                        self.on_failure(failure)
-                    values[offset] = results.stand_in(failure)  # raises, under "raise"
-                if self.on_success is not None:
-                    failed = {offset for offset, _ in failures}
-                    for offset, value in enumerate(values):
-                        if offset not in failed:
-                            index = position + offset
-                            self.on_success(index if where is None else where[index], value,
-                                            worker)
-                yield position, values, worker
-        finally:
-            if not job.ended:
-                self._dispatcher.cancel(job)
-
-    def _taken(self, job: Job, count: int) -> None:
-        job.consumed += count
-        if job.throttled:
-            self._dispatcher.wake()
-
-    def _check_dispatcher(self) -> None:
-        if not self._dispatcher.alive:
-            raise RuntimeError("the pool's dispatcher thread stopped") from self._dispatcher.error
-
-    def _check_usable(self, fn, iterable) -> None:
+    def _usable(self) -> JobRunner:
+        """The started pool's job runner (starting the pool if need be)."""
         if self._closed:
             raise RuntimeError("this Pool is closed; use it inside its `with` block")
         self.start()  # at once if started; else once, whichever thread comes first
-        if not callable(fn):
-            raise TypeError(f"{fn!r} is not callable: pass the function to run on each item "
-                            "first, then the iterable (pool.map(fn, items))")
-        if not (isinstance(iterable, Iterable) or hasattr(type(iterable), "__getitem__")):
-            raise TypeError(f"{type(iterable).__name__!r} object is not iterable: pass the "
-                            "items to map over as a list, range, generator, …")
+        if self._runner is None:  # start() made it, unless starting failed
+            raise RuntimeError("the pool has not started: use it in a `with` block first")
+        return self._runner
 
-    def _register(self, fn) -> int:
-        with self._lock:  # one id per function, also when threads map at once
-            for fn_id, known in self._functions.items():
-                if known is fn:
-                    return fn_id
-            try:
-                payload = wire.dill_dumps(fn)
-            except Exception as exc:
-                raise TypeError(f"{fn!r} cannot be sent to the workers ({exc}); define it at "
-                                "the top level of a module or notebook cell") from exc
-            fn_id = len(self._functions)
-            self._functions[fn_id] = fn
-            self._dispatcher.add_function(fn_id, payload)
-            return fn_id
-
-    def _future_callbacks(self, future: Future) -> None:
-        if future.cancelled():
-            return
-        exc = future.exception()
-        if exc is None and self.on_success is not None:
-            self.on_success(None, future.result(), None)
-        elif exc is not None and self.on_failure is not None and self.failures:
-            self.on_failure(self.failures[-1])
+    def _started_session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("the pool has not started: use it in a `with` block first")
+        return self._session
 
 
 def map(fn: Callable, iterable: Iterable, processes: int | None = None, *,
@@ -552,56 +387,8 @@ def map(fn: Callable, iterable: Iterable, processes: int | None = None, *,
     if not block:
         pool = Pool(processes, **options)
         pool.start()
-        return MapHandle(pool, pool._job(fn, iterable, wire.CALL_ITEM), owns_pool=True)
+        handle = pool.map_async(fn, iterable)
+        handle.add_done_callback(lambda _: pool.close())
+        return handle
     with Pool(processes, **options) as pool:
         return pool.map(fn, iterable)
-
-
-class _HeldInterrupt:
-    """Holds SIGINT (Ctrl-C, a kernel's interrupt) off while the pool cleans up, when
-    that runs in the main thread (the only one signals reach); `replay()` then delivers
-    a held one to the handler that was in place."""
-
-    def __init__(self):
-        self.frame = None
-        self.held = False
-        self._previous = None
-        self._installed = False
-
-    def _hold(self, signum, frame) -> None:
-        self.held, self.frame = True, frame
-
-    def __enter__(self) -> _HeldInterrupt:
-        if threading.current_thread() is threading.main_thread():
-            try:
-                self._previous = signal.signal(signal.SIGINT, self._hold)
-                self._installed = True
-            except ValueError:  # not the main interpreter: signals are not ours to hold
-                pass
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._installed:
-            previous = self._previous
-            signal.signal(signal.SIGINT, signal.default_int_handler if previous is None
-                          else previous)  # None: set outside Python; Python's default then
-
-    def replay(self) -> None:
-        if not self.held:
-            return
-        self.held = False
-        previous = self._previous
-        if previous is None or previous == signal.SIG_DFL:
-            previous = signal.default_int_handler
-        if callable(previous):
-            previous(signal.SIGINT, self.frame)
-
-
-def _stop_forkserver() -> None:
-    """Stop multiprocess's fork server (it is started again by the next pool)."""
-    try:
-        from multiprocess import forkserver
-
-        forkserver._forkserver._stop()
-    except (AttributeError, OSError):
-        pass

@@ -42,6 +42,11 @@ class Panel:
         self._session = Session(title=title or "", display=display, serve=True,
                                 stale_after=stale_after, host=host, port=port, authkey=authkey)
 
+    @property
+    def session(self) -> Session:
+        """The panel's open session: a `Pool` given `panel=` reports through it."""
+        return self._session
+
     def connect_info(self) -> dict:
         """{"address": (host, port), "authkey": bytes}: pass both to `pb.connect()`."""
         channel = self._session.channel

@@ -6,7 +6,7 @@ a skipped item lives here and never leaves: every way out drops it or shows None
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Iterator
 
 from .errors import Failure
 from .options import ON_ERROR, check_choice
@@ -23,7 +23,7 @@ class Results:
     def __init__(self, on_error: str):
         check_choice("on_error", on_error, ON_ERROR)  # an unknown policy would skip silently
         self.on_error = on_error
-        self.runs: dict[int, list] = {}  # position -> values of the run starting there
+        self.runs: dict[int, list[Any]] = {}  # position -> values of the run starting there
         self._next = 0  # the position next_in_order() gives next
 
     def stand_in(self, failure: Failure) -> object:
@@ -32,20 +32,20 @@ class Results:
             raise failure.to_exception()
         return failure if self.on_error == "return" else _SKIP
 
-    def add(self, position: int, values: list) -> None:
+    def add(self, position: int, values: list[Any]) -> None:
         """Keep a settled run whose first item is at input `position`."""
         self.runs[position] = values
 
-    def in_order(self) -> list:
+    def in_order(self) -> list[Any]:
         """Every value in input order, skipped items left out: what `map` returns."""
-        out: list = []
+        out: list[Any] = []
         for position in sorted(self.runs):
             out += self.runs[position]
         if self.on_error == "skip":  # only "skip" leaves markers: spare the others the pass
             out = [value for value in out if value is not _SKIP]
         return out
 
-    def next_in_order(self) -> list | None:
+    def next_in_order(self) -> list[Any] | None:
         """The run at the next position if it has settled, taken out (imap keeps only what
         waits for an earlier run); else None. Its values still hold skipped items: pass
         them through `kept`, and count them all as taken."""
@@ -54,10 +54,10 @@ class Results:
             self._next += len(values)
         return values
 
-    def in_place(self, length: int) -> list:
+    def in_place(self, length: int) -> list[Any]:
         """`length` values, each at its input position; None where an item has no result
         (not run, or skipped): what a cut-short background map returns."""
-        out: list = [None] * length
+        out: list[Any] = [None] * length
         for position, values in self.runs.items():
             out[position:position + len(values)] = [
                 None if value is _SKIP else value for value in values]
@@ -69,19 +69,19 @@ class Results:
                 for offset in range(len(values))}
         return [position for position in range(length) if position not in have]
 
-    def so_far(self) -> dict:
+    def so_far(self) -> dict[int, Any]:
         """{position: result} of the items that finished well so far (safe to call while
         another thread adds runs)."""
         return {position + offset: value for position, values in list(self.runs.items())
                 for offset, value in finished_well(values)}
 
 
-def kept(values: list) -> list:
+def kept(values: list[Any]) -> list[Any]:
     """A run's values without its skipped items: what imap and imap_unordered yield."""
     return [value for value in values if value is not _SKIP]
 
 
-def finished_well(values: list) -> Iterator[tuple[int, object]]:
+def finished_well(values: list[Any]) -> Iterator[tuple[int, object]]:
     """(offset, value) of each item of a run that has a result: no `Failure`, not skipped."""
     return ((offset, value) for offset, value in enumerate(values)
             if value is not _SKIP and not isinstance(value, Failure))

@@ -70,12 +70,13 @@ SLOT_WIDTH = 3  # ints per worker in the shared array: item, start time, command
 _PICKLE, _DILL = b"p", b"d"
 
 
-class _Pickler(dill.Pickler):  # type: ignore[misc]  # dill is untyped: its Pickler is Any
+class Pickler(dill.Pickler):  # type: ignore[misc]  # dill is untyped: its Pickler is Any
     """dill, but modules go by reference.
 
     Plain dill pickles a module that is not installed in site-packages (an editable
     install, a helper module beside the notebook) *with its whole namespace*, which on
-    loading overwrites that module's state in the worker."""
+    loading overwrites that module's state in the worker. Public for `journal.canonical`,
+    which pickles the same way with a stable order."""
 
     dispatch = dill.Pickler.dispatch.copy()
 
@@ -87,7 +88,7 @@ def _save_module(pickler: Any, module: ModuleType) -> None:
         dill._dill.save_module(pickler, module)
 
 
-_Pickler.dispatch[ModuleType] = _save_module
+Pickler.dispatch[ModuleType] = _save_module
 
 
 def _nested_globals(func: Any, recurse: bool = True) -> list[str]:
@@ -109,7 +110,7 @@ dill.detect.nestedglobals = _nested_globals
 
 def dill_dumps(obj: object) -> bytes:
     buffer = io.BytesIO()
-    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL, recurse=True).dump(obj)
+    Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL, recurse=True).dump(obj)
     return buffer.getvalue()
 
 
