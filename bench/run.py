@@ -299,8 +299,8 @@ def front_end(tasks: int) -> list[str]:
     # 1. snapshots per second during a real run with inner bars
     view = RecordingView()
     with pb.Pool(PROCESSES, display=None) as pool:
-        pool._session.collector.push = view.update
-        pool._session.view = view
+        pool._running.session.collector.push = view.update
+        pool._running.session.view = view
         last_end = []
         pool.on_success = lambda i, r, w: last_end.append(time.time())
         start = time.time()

@@ -43,7 +43,7 @@ def test_the_panels_stop_button_message_drains_a_background_run():
     with pb.Pool(2, display="widget") as pool:
         handle = pool.map_async(slow, range(30))
         time.sleep(0.35)
-        panel = pool._session.view.panel
+        panel = pool._running.session.view.panel
         panel._message(panel, {"event": "stop"}, [])  # what the front end sends
         results = handle.result(timeout=30)
     assert len(results) == 30 and handle.not_run

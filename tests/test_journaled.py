@@ -39,7 +39,7 @@ def run(tmp_path, fn, items, policy="return", number=1, ran=None):
         journal = Journal(tmp_path / "j.jsonl")
         try:
             results = Results("return" if policy == "raise" else policy)
-            out = journaled_map(JobRunner(pool._engine), journal, number, fn, items,
+            out = journaled_map(JobRunner(pool._running.engine), journal, number, fn, items,
                                 wire.CALL_ITEM, results, policy, settings)
         finally:
             journal.close()

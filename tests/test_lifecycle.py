@@ -192,7 +192,7 @@ def test_an_unclosed_pool_is_stopped_by_the_garbage_collector_with_a_resource_wa
     pool = pb.Pool(2, display=None)
     pool.start()
     assert pool.map(abs, [-1, -2, -3]) == [1, 2, 3]
-    pids = [slot.process.pid for slot in pool._engine.backend.workers.slots]
+    pids = [slot.process.pid for slot in pool._running.engine.backend.workers.slots]
     assert all(alive(pid) for pid in pids)
     with pytest.warns(ResourceWarning, match="unclosed"):
         del pool
@@ -212,7 +212,7 @@ def test_a_pool_used_outside_a_with_block_and_dropped_is_reaped_too():
         assert pool.map(lambda x: x + 1, [1]) == [2]  # starts it by itself
         handle = pool.map_async(abs, [-5])
         assert handle.result(timeout=30) == [5]
-        return [slot.process.pid for slot in pool._engine.backend.workers.slots]
+        return [slot.process.pid for slot in pool._running.engine.backend.workers.slots]
 
     with pytest.warns(ResourceWarning, match="unclosed"):
         pids = run()
@@ -380,9 +380,9 @@ def test_a_ctrl_c_during_close_is_raised_once_the_cleanup_is_done():
     with pytest.raises(KeyboardInterrupt):
         with pool:
             assert pool.map(SlowTeardown, [1, 2, 3]) == [1, 2, 3]
-            pids = [slot.process.pid for slot in pool._engine.backend.workers.slots]
+            pids = [slot.process.pid for slot in pool._running.engine.backend.workers.slots]
             threading.Thread(target=interrupt_during_close, daemon=True).start()
-    assert not pool._engine.alive  # close() was not cut short
+    assert not pool._running.engine.alive  # close() was not cut short
     assert not any(alive(pid) for pid in pids)
     deadline = time.time() + 10  # connection threads end as their sockets close
     while poolbars_threads() - threads_before and time.time() < deadline:

@@ -35,7 +35,7 @@ def runner():
     """A runner of its own on a started pool's dispatcher (the pool maps nothing itself,
     so the function ids are this runner's alone)."""
     with pb.Pool(2, display=None) as pool:
-        yield JobRunner(pool._engine)
+        yield JobRunner(pool._running.engine)
 
 
 def test_collect_gives_map_s_list_with_callbacks_and_the_policy_applied(runner):

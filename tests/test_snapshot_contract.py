@@ -113,7 +113,7 @@ def real_run():
             time.sleep(0.05)
         results = handle.result(timeout=60)
         seen.append(pool.snapshot())
-        panel = pool._session.view.panel
+        panel = pool._running.session.view.panel
     return results, seen, pool.snapshot(), panel
 
 

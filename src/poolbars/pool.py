@@ -1,35 +1,29 @@
-"""Pool: the user's side of the parallel map. Its options (checked in `options.py`), the
-lifecycle (`with`), and the map family, which make jobs (`runner.py`) for the engine's
-thread (`engine.py`) and gather their settled runs into results (`results.py`), in
-order, under the chosen error policy; a pool with a journal maps through `journaled.py`."""
+"""Pool: the user's side of the parallel map. Its options (checked in `options.py`) as
+plain attributes, the lifecycle (`with`), and the map family. Once started, a pool holds
+its parts in a `Running` (`running.py`: journal, session, engine, job runner), through
+which map calls make jobs (`runner.py`) for the engine's thread (`engine.py`) and gather
+their settled runs into results (`results.py`), in order, under the chosen error policy
+(through `journaled.py` when the pool has a journal)."""
 
 from __future__ import annotations
 
 import os
-import sys
 import threading
-import time
-import warnings
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
-import multiprocess
-
-from . import forkserver, wire
-from .backend import EngineOptions
+from . import wire
 from .book import Stats
-from .engine import Engine
 from .errors import Failure
-from .handle import MapHandle
-from .interrupts import HeldInterrupt
-from .options import PoolOptions, check_commands, check_mappable
-from .results import Results
-from .runner import JobRunner, JobSettings
-from .session import Session
+from .options import PoolOptions, check_commands
+from .runner import JobSettings
+from .running import Running, close_dropped
 
 if TYPE_CHECKING:
-    from .journal import Journal
+    from .handle import MapHandle
+    from .report import RunReport
     from .snapshot import PanelStatus, Snapshot
+    from .state import PanelState
 
 
 class Pool:
@@ -85,9 +79,9 @@ class Pool:
                  display="auto", initializer: Callable | None = None, initargs: tuple = (),
                  worker_args: list | None = None, on_error: str = "raise", retries: int = 0,
                  timeout: float | None = None, setup_timeout: float | None = None,
-                 chunksize: int | None = None,
-                 max_in_flight: int | None = None, max_tasks_per_child: int | None = None,
-                 start_method: str | None = None, stale_after: float | None = None,
+                 chunksize: int | None = None, max_in_flight: int | None = None,
+                 max_tasks_per_child: int | None = None, start_method: str | None = None,
+                 stale_after: float | None = None,
                  on_success: Callable | None = None, on_failure: Callable | None = None,
                  on_exit: Callable | None = None, capture_tqdm: bool = True, panel=None,
                  cluster=None, journal=None, resume=True, **unknown):
@@ -104,18 +98,9 @@ class Pool:
                            if name != "journal"}, journal_path=options.journal)
         self.worker_args = (None if options.worker_args is None  # None iff not given
                             else list(options.worker_args))
-        self._journal: Journal | None = None
-        self._maps_run = 0
-        self.started_at: float | None = None
-        self.closed_at: float | None = None
-        self._ctx = multiprocess.get_context(self.start_method)
-        self._uses_forkserver = self.start_method == "forkserver" and self.cluster is None
-        self._session: Session | None = None
-        self._engine: Engine | None = None
-        self._runner: JobRunner | None = None  # the started pool's jobs
-        self._results = Results(self.on_error)  # the latest map/starmap's
+        self._running: Running | None = None  # the started pool's parts
         self._closed = False
-        self._lock = threading.RLock()  # start(), close() and map numbers, from any thread
+        self._lock = threading.RLock()  # start() and close(), from any thread
 
     # -- what a user reads -----------------------------------------------------------------
 
@@ -123,57 +108,50 @@ class Pool:
     def failures(self) -> list[Failure]:
         """Every item that failed for good: index, item, kind, exception, traceback, …;
         and every worker whose setup failed (kind "setup", index None, worker set)."""
-        return list(self._engine.failures) if self._engine else []
+        return list(self._running.engine.failures) if self._running else []
 
     @property
     def stats(self) -> Stats:
         """Counts of items: total, done, failed, timed_out, crashed, retried, cancelled,
         and elapsed seconds. Once closed, done + failed + timed_out + crashed + cancelled
         == total."""
-        stats = Stats(**vars(self._engine.stats)) if self._engine else Stats()
-        if self.started_at is not None:
-            stats.elapsed = (self.closed_at or time.time()) - self.started_at
-        return stats
+        return self._running.stats() if self._running else Stats()
 
     @property
     def ready_at(self) -> float | None:
         """When every first worker had started (for measuring start-up)."""
-        return self._engine.ready_at if self._engine else None
+        return self._running.engine.ready_at if self._running else None
 
     @property
-    def state(self):
+    def started_at(self) -> float | None:
+        """When the pool started (None until then)."""
+        return self._running.started_at if self._running else None
+
+    @property
+    def closed_at(self) -> float | None:
+        """When the pool's workers had stopped (None until then)."""
+        return self._running.closed_at if self._running else None
+
+    @property
+    def state(self) -> PanelState | None:
         """The panel's `PanelState` (written by the collector thread: read it after the
         `with` block, or take `snapshot()` while running)."""
-        return self._session.state if self._session is not None else None
+        return self._running.session.state if self._running else None
 
     def snapshot(self) -> Snapshot:
         """The panel's current state as the views see it (see docs/snapshot.md)."""
-        if self._session is None:
-            raise RuntimeError("the pool has not started: use it in a `with` block first")
-        state = self._session.state
-        with state.lock:
-            return state.snapshot()
+        return self._started().snapshot()
 
-    def report(self):
+    def report(self) -> RunReport:
         """The run record (`RunReport`): status, counts, and one `TaskRecord` per settled
         item — map, index, label, worker, start, end, status, attempts, inner progress,
         error. `.to_dict()` is JSON-ready; `.to_records()` makes a pandas DataFrame."""
-        from .report import build
-
-        d = self._engine
-        if d is None:
-            raise RuntimeError("the pool has not started: there is nothing to report")
-        state = self.state
-        with state.lock:
-            inner, status = dict(state.inner), state.status
-        return build(self.title or "", status, self.started_at, self.closed_at,
-                     vars(self.stats), list(d.runs), inner, d.runs_dropped, d.positions,
-                     list(d.worker_failures))
+        return self._started("there is nothing to report").report(self.title or "")
 
     def results_so_far(self) -> dict:
         """{position: result} of the latest map/starmap's items that finished well: still
         there after an interrupt or an error."""
-        return self._results.so_far()
+        return self._running.results.so_far() if self._running else {}
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -199,54 +177,16 @@ class Pool:
             if self._closed:
                 raise RuntimeError("this Pool is closed: a pool runs once; create a new "
                                    "Pool for the next `with` block")
-            if self._session is None:
-                self._start()
-                self._runner = JobRunner(self._started_engine())
+            if self._running is None:  # its session from the attributes as they are now
+                self._running = Running(self.options, self.title or "", self.display,
+                                        self.stale_after, self.panel, self.journal_path,
+                                        self.resume)
 
-    def _start(self) -> None:
-        if self.journal_path is not None:  # first: a damaged journal leaves nothing open
-            from .journal import Journal
-            self._journal = Journal(self.journal_path, self.resume)
-        self.started_at = time.time()
-        forkserver.pool_opened(self._ctx, self._uses_forkserver)
-        host = "127.0.0.1"
-        if self.cluster is not None:
-            from .cluster import listen_host
-            host = listen_host(self.cluster)  # where the cluster's workers can reach us
-        if self.panel is not None:  # report to a panel that outlives this pool
-            self._session = self.panel.session
-        else:
-            self._session = Session(title=self.title or "", display=self.display, serve=True,
-                                    stale_after=self.stale_after, host=host)
-        channel = self._session.channel
-        assert channel is not None, "a pool's session (its own or a Panel's) serves a channel"
-        self._engine = Engine(EngineOptions.of(self.options), self._session.post,
-                              channel.address, channel.authkey)
-        self._engine.start()
-
-    def _started_engine(self) -> Engine:
-        """The started pool's engine."""
-        if self._engine is None:
-            raise RuntimeError("the pool has not started: use it in a `with` block first")
-        return self._engine
-
-    def __del__(self):
-        # like multiprocessing.Pool: a pool dropped unclosed is stopped, with a warning
-        if getattr(self, "_session", None) is None or getattr(self, "_closed", True):
-            return
-        if sys.is_finalizing():
-            return  # the interpreter's exit ends the workers (daemonic) and threads
-        try:
-            warnings.warn(f"unclosed poolbars Pool ({self.processes} processes, title="
-                          f"{self.title!r}): it is closed now; use `with Pool(...) as pool:` "
-                          "or call pool.close()", ResourceWarning, source=self)
-        finally:
-            if threading.current_thread().name.startswith("poolbars"):
-                # collected in one of its own threads, which close() joins: close elsewhere
-                threading.Thread(target=self.close, name="poolbars-closer",
-                                 daemon=True).start()
-            else:
-                self.close()
+    def __del__(self) -> None:
+        running = getattr(self, "_running", None)
+        if running is not None and not running.closing:  # dropped unclosed: warn, close
+            close_dropped(self, self.close, f"Pool ({self.processes} processes, title="
+                                            f"{self.title!r})")
 
     def close(self, status: PanelStatus | None = None) -> None:
         """Stop the workers, leave the panel in its final state, call `on_exit`.
@@ -256,35 +196,11 @@ class Pool:
         self._close(status, replay=True)
 
     def _close(self, status: PanelStatus | None, replay: bool) -> None:
-        held = HeldInterrupt()
-        with held:  # from here on a Ctrl-C waits: the cleanup must finish
-            with self._lock:
-                if self._closed:
-                    return
-                self._closed = True
-                if self._runner is not None:  # a job cancelled from here on ended short
-                    self._runner.closed = True
-            if self._session is None:
-                return
-            self._stop_everything(self._session,
-                                  status or ("failed" if self.failures else "done"))
-        try:
-            if self.on_exit is not None:
-                self.on_exit()
-        finally:
-            if replay:
-                held.replay()
-
-    def _stop_everything(self, session: Session, status: PanelStatus) -> None:
-        try:
-            self._started_engine().stop(status)
-        finally:
-            self.closed_at = time.time()
-            if self.panel is None:
-                session.close(status)
-            forkserver.pool_closed(self._uses_forkserver)  # the last one leaves no process
-            if self._journal is not None:
-                self._journal.close()
+        with self._lock:
+            self._closed = True  # nothing starts from here on
+            running = self._running
+        if running is not None:  # it closes once, and calls on_exit
+            running.close(status, self.on_exit, replay)
 
     # -- the map family ------------------------------------------------------------------
 
@@ -294,34 +210,35 @@ class Pool:
         Under on_error="raise", the first failure is raised: a `TaskFailed` that is also
         an instance of the task's own exception type, with the worker's traceback as its
         cause. `fn` may also be a `Worker` subclass."""
-        return self._collect(fn, iterable, wire.CALL_ITEM)
+        return self._usable().collect(fn, iterable, wire.CALL_ITEM, self.on_error,
+                                      self._settings())
 
     def starmap(self, fn: Callable, iterable: Iterable) -> list:
         """`[fn(*args) for args in iterable]`, like `map`."""
-        return self._collect(fn, iterable, wire.CALL_STAR)
+        return self._usable().collect(fn, iterable, wire.CALL_STAR, self.on_error,
+                                      self._settings())
 
     def imap(self, fn: Callable, iterable: Iterable) -> Iterator:
         """Like `map`, but lazy: the input is read as workers need it (at most
         `max_in_flight` items ahead of what you have taken), results come in input order
         as soon as they are ready."""
-        yield from self._usable().in_order(fn, iterable, self.on_error, self._settings())
+        yield from self._usable().runner.in_order(fn, iterable, self.on_error,
+                                                  self._settings())
 
     def imap_unordered(self, fn: Callable, iterable: Iterable) -> Iterator:
         """Like `imap`, but results come as soon as each is ready, in any order."""
-        yield from self._usable().unordered(fn, iterable, self.on_error, self._settings())
+        yield from self._usable().runner.unordered(fn, iterable, self.on_error,
+                                                   self._settings())
 
     def map_async(self, fn: Callable, iterable: Iterable) -> MapHandle:
         """Start `map` in the background and return a `MapHandle` at once: the panel keeps
         updating while you run other cells, and its Stop button drains the run.
         `handle.result(timeout=None)` gives the results."""
-        settings, runner = self._settings(), self._usable()
-        job = runner.job(fn, iterable, wire.CALL_ITEM, settings)
-        return MapHandle(runner, job, settings, self._started_session(), self.on_error,
-                         pool=self)
+        return self._usable().map_async(fn, iterable, self.on_error, self._settings(), self)
 
     def submit(self, fn: Callable, /, *args, **kwargs) -> Future:
         """Run `fn(*args, **kwargs)` in a worker; a `concurrent.futures.Future` of it."""
-        return self._usable().submit(fn, args, kwargs, self._settings())
+        return self._usable().runner.submit(fn, args, kwargs, self._settings())
 
     def run_commands(self, commands, retries: int = 0, timeout: float | None = None,
                      env: dict | None = None, cwd=None) -> list:
@@ -335,28 +252,9 @@ class Pool:
         commands = check_commands(commands, retries, timeout)
         specs = [CommandSpec(command, env, None if cwd is None else os.fspath(cwd))
                  for command in commands]
-        results = self._collect(run_command, specs, wire.CALL_ITEM, "return",
-                                self._settings(retries, timeout))
+        results = self._usable().collect(run_command, specs, wire.CALL_ITEM, "return",
+                                         self._settings(retries, timeout))
         return [command_result(command, result) for command, result in zip(commands, results)]
-
-    # -- running jobs --------------------------------------------------------------------
-
-    def _collect(self, fn, iterable, call: int, on_error: str | None = None,
-                 settings: JobSettings | None = None) -> list:
-        """Run a map call to its end; its results in input order, under `on_error`."""
-        with self._lock:
-            self._maps_run += 1
-            number = self._maps_run
-        settings, policy = settings or self._settings(), on_error or self.on_error
-        runner = self._usable()
-        if self._journal is not None and call != wire.CALL_ARGS:
-            from .journaled import journaled_map
-            # under "raise" the failing run comes back whole, so its good items are written too
-            self._results = Results("return" if policy == "raise" else policy)
-            return journaled_map(runner, self._journal, number, fn, iterable, call,
-                                 self._results, policy, settings)
-        self._results = Results(policy)
-        return runner.collect(fn, iterable, call, self._results, settings)
 
     def _settings(self, retries: int | None = None,
                   timeout: float | None = None) -> JobSettings:
@@ -365,19 +263,17 @@ class Pool:
                            self.timeout if timeout is None else timeout,
                            self.max_in_flight, self.on_success, self.on_failure)
 
-    def _usable(self) -> JobRunner:
-        """The started pool's job runner (starting the pool if need be)."""
+    def _usable(self) -> Running:
+        """The started pool's parts (starting the pool if need be)."""
         if self._closed:
             raise RuntimeError("this Pool is closed; use it inside its `with` block")
         self.start()  # at once if started; else once, whichever thread comes first
-        if self._runner is None:  # start() made it, unless starting failed
-            raise RuntimeError("the pool has not started: use it in a `with` block first")
-        return self._runner
+        return self._started()
 
-    def _started_session(self) -> Session:
-        if self._session is None:
-            raise RuntimeError("the pool has not started: use it in a `with` block first")
-        return self._session
+    def _started(self, why: str = "use it in a `with` block first") -> Running:
+        if self._running is None:
+            raise RuntimeError(f"the pool has not started: {why}")
+        return self._running
 
 
 def map(fn: Callable, iterable: Iterable, processes: int | None = None, *,
