@@ -15,21 +15,22 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import multiprocess
 
-from . import forkserver, wire
-from .backend import EngineOptions
-from .book import Stats
-from .engine import Engine
+from .engine import forkserver
+from .protocol import wire
+from .engine.backend import EngineOptions
+from .engine.book import Stats
+from .engine.loop import Engine
 from .errors import Failure
 from .handle import MapHandle
 from .interrupts import HeldInterrupt
 from .options import PoolOptions, check_commands, check_mappable
 from .results import Results
 from .runner import JobRunner, JobSettings
-from .session import Session
+from .panel.session import Session
 
 if TYPE_CHECKING:
-    from .journal import Journal
-    from .snapshot import PanelStatus, Snapshot
+    from .record.journal import Journal
+    from .panel.snapshot import PanelStatus, Snapshot
 
 
 class Pool:
@@ -158,7 +159,7 @@ class Pool:
         """The run record (`RunReport`): status, counts, and one `TaskRecord` per settled
         item — map, index, label, worker, start, end, status, attempts, inner progress,
         error. `.to_dict()` is JSON-ready; `.to_records()` makes a pandas DataFrame."""
-        from .report import build
+        from .record.report import build
 
         d = self._engine
         if d is None:
@@ -205,13 +206,13 @@ class Pool:
 
     def _start(self) -> None:
         if self.journal_path is not None:  # first: a damaged journal leaves nothing open
-            from .journal import Journal
+            from .record.journal import Journal
             self._journal = Journal(self.journal_path, self.resume)
         self.started_at = time.time()
         forkserver.pool_opened(self._ctx, self._uses_forkserver)
         host = "127.0.0.1"
         if self.cluster is not None:
-            from .cluster import listen_host
+            from .engine.cluster import listen_host
             host = listen_host(self.cluster)  # where the cluster's workers can reach us
         if self.panel is not None:  # report to a panel that outlives this pool
             self._session = self.panel.session
@@ -330,7 +331,7 @@ class Pool:
         `MESSAGE: text` drive its bar; other lines form a log tail shown if it fails.
         Returns a `CommandResult` per command, in order (exit code, duration, log tail),
         whatever happened: failures are in the panel and in `pool.failures`."""
-        from .commands import CommandSpec, command_result, run_command
+        from .progress.commands import CommandSpec, command_result, run_command
 
         commands = check_commands(commands, retries, timeout)
         specs = [CommandSpec(command, env, None if cwd is None else os.fspath(cwd))
@@ -350,7 +351,7 @@ class Pool:
         settings, policy = settings or self._settings(), on_error or self.on_error
         runner = self._usable()
         if self._journal is not None and call != wire.CALL_ARGS:
-            from .journaled import journaled_map
+            from .record.journaled import journaled_map
             # under "raise" the failing run comes back whole, so its good items are written too
             self._results = Results("return" if policy == "raise" else policy)
             return journaled_map(runner, self._journal, number, fn, iterable, call,

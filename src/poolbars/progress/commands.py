@@ -25,8 +25,8 @@ import time
 from dataclasses import dataclass, field
 
 from . import reporting
-from .errors import Failure
-from .worker import note_command_group
+from ..errors import Failure
+from ..engine.worker import note_command_group
 
 LOG_LINES = 50
 

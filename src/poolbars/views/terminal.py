@@ -11,7 +11,7 @@ import sys
 import time
 
 from . import text
-from .snapshot import LaneState, PanelStatus
+from ..panel.snapshot import LaneState, PanelStatus
 
 LOG_INTERVAL = 5.0  # seconds between progress lines in a log
 STATUS_STYLE: dict[PanelStatus, str] = {"running": "blue", "done": "green", "failed": "red",

@@ -21,7 +21,7 @@ from typing import Any
 
 from .backend import Backend, EngineOptions
 from .book import Book, Job, Post, Stats
-from .errors import Failure
+from ..errors import Failure
 
 POLL = 0.05  # seconds a backend with nothing to watch waits for the next request
 

@@ -23,13 +23,14 @@ from typing import Any
 import multiprocess
 from multiprocess.connection import wait
 
-from . import events as ev
-from .snapshot import WorkerState
-from . import wire, worker
+from ..protocol import events as ev
+from ..panel.snapshot import WorkerState
+from ..protocol import wire
+from . import worker
 from .backend import EngineOptions
 from .book import Book, Chunk
-from .errors import Failure, RemoteFailure
-from .wire import SlotBoard
+from ..errors import Failure, RemoteFailure
+from ..protocol.wire import SlotBoard
 
 STOP_GRACE = 1.0  # seconds a worker gets to exit after STOP before it is killed
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Any, Final, NamedTuple, Optional, Sequence, Union
 
 from .kinds import Kind, WorkerKind
-from .snapshot import PanelStatus, WorkerState
+from ..panel.snapshot import PanelStatus, WorkerState
 
 WORKER: Final = "worker"
 WORKER_FAIL: Final = "worker-fail"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 if TYPE_CHECKING:
     from .book import Job
-    from .options import PoolOptions
+    from ..options import PoolOptions
 
 
 @dataclasses.dataclass(frozen=True)
