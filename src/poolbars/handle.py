@@ -13,8 +13,8 @@ from .results import Results
 
 if TYPE_CHECKING:
     from .engine.book import Job
-    from .runner import JobRunner, JobSettings
     from .panel.session import Session
+    from .runner import JobRunner, JobSettings
 
 
 class MapResult(list[Any]):

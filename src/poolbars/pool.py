@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 import multiprocess
 
 from .engine import forkserver
-from .protocol import wire
 from .engine.backend import EngineOptions
 from .engine.book import Stats
 from .engine.loop import Engine
@@ -24,13 +23,14 @@ from .errors import Failure
 from .handle import MapHandle
 from .interrupts import HeldInterrupt
 from .options import PoolOptions, check_commands, check_mappable
+from .panel.session import Session
+from .protocol import wire
 from .results import Results
 from .runner import JobRunner, JobSettings
-from .panel.session import Session
 
 if TYPE_CHECKING:
-    from .record.journal import Journal
     from .panel.snapshot import PanelStatus, Snapshot
+    from .record.journal import Journal
 
 
 class Pool:

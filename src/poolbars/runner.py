@@ -19,10 +19,10 @@ from concurrent.futures import Future
 from typing import (TYPE_CHECKING, Any, Callable, Generator, Iterable, Iterator, List,
                     NamedTuple, Optional, Tuple)
 
-from .protocol import wire
 from .engine.book import END, ERROR, Job
 from .errors import Failure
 from .options import check_mappable
+from .protocol import wire
 from .results import Results, kept
 
 if TYPE_CHECKING:

@@ -21,12 +21,12 @@ import time
 from typing import Any
 from urllib.parse import urlparse
 
+from ..errors import RemoteFailure, short_repr
+from ..progress import reporting
 from ..protocol import events as ev
 from ..protocol import kinds
-from ..progress import reporting
 from .backend import EngineOptions
 from .book import Book, Chunk, Job
-from ..errors import RemoteFailure, short_repr
 
 POLL = 0.05  # seconds between looks at new requests while waiting on futures
 

@@ -14,9 +14,9 @@ import dill
 import multiprocess
 from multiprocess.util import Finalize
 
+from ..errors import RemoteFailure
 from ..progress import reporting
 from ..protocol.channel import connect
-from ..errors import RemoteFailure
 from ..protocol.wire import (CALL_ITEM, CALL_STAR, Each, Function, InitFailed, Loaded, Ready,
                              Resend, Results, SetupFailed, SlotBoard, Stop, Tasks,
                              TeardownFailed, dumps, loads)

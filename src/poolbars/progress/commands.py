@@ -24,9 +24,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from . import reporting
-from ..errors import Failure
 from ..engine.worker import note_command_group
+from ..errors import Failure
+from . import reporting
 
 LOG_LINES = 50
 
