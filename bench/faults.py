@@ -761,7 +761,7 @@ def f_closed_remote():
 
 
 def f_malformed_batch():
-    from poolbars import channel
+    from poolbars.protocol import channel
 
     with pb.Panel(display=None) as panel:
         info = panel.connect_info()

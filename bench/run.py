@@ -27,9 +27,9 @@ from pathlib import Path
 import multiprocess
 
 import poolbars as pb
-from poolbars import events as ev
-from poolbars.session import Session
-from poolbars.state import PanelState
+from poolbars.protocol import events as ev
+from poolbars.panel.session import Session
+from poolbars.panel.state import PanelState
 
 HERE = Path(__file__).resolve().parent
 PROCESSES = 2
@@ -246,7 +246,7 @@ def w3(tasks: int, repeat: int) -> list[str]:
 # -- per-iteration cost in one process --------------------------------------------------------
 
 def micro(n: int, repeat: int) -> list[str]:
-    from poolbars import reporting
+    from poolbars.progress import reporting
 
     reporter = reporting.Reporter(lambda batch: None, source="bench")
     reporter.start_timer()  # as in a worker or a notebook's own panel
@@ -344,8 +344,8 @@ def _inner_bars(x):
 
 def _reporter_process(address, authkey, seconds, bars):
     """A process speaking the channel protocol: `bars` bars updated flat out."""
-    from poolbars.reporting import Bar, Reporter
-    from poolbars.worker import queue_sink
+    from poolbars.progress.reporting import Bar, Reporter
+    from poolbars.engine.worker import queue_sink
 
     reporter = Reporter(queue_sink(address, authkey), source=f"r{os.getpid()}")
     mine = [Bar(None, f"bar {i}", reporter=reporter) for i in range(bars)]

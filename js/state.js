@@ -2,7 +2,7 @@
  * The snapshot the widget renders (docs/snapshot.md), as JSDoc types, and the
  * readers that turn whatever the model holds into well-typed values, so the DOM
  * code never meets `undefined` or a number where it wants a string. The typedefs
- * mirror the TypedDicts of src/poolbars/snapshot.py, name for name
+ * mirror the TypedDicts of src/poolbars/panel/snapshot.py, name for name
  * (tests/test_snapshot_contract.py holds them to it).
  * @module state
  */

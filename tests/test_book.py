@@ -7,9 +7,9 @@ from concurrent.futures import Future
 
 import pytest
 
-from poolbars import book as book_module
-from poolbars import events as ev
-from poolbars.book import END, ERROR, Book, Job, runs_between
+from poolbars.engine import book as book_module
+from poolbars.protocol import events as ev
+from poolbars.engine.book import END, ERROR, Book, Job, runs_between
 from poolbars.errors import Failure, RemoteFailure, TaskFailed
 
 NOW = 1000.0

@@ -2,7 +2,7 @@
 
 import pytest
 
-from poolbars.chunking import CHUNK_SECONDS, MAX_GROWTH, TAIL_SECONDS, next_chunk_size
+from poolbars.engine.chunking import CHUNK_SECONDS, MAX_GROWTH, TAIL_SECONDS, next_chunk_size
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -76,11 +76,11 @@ def test_local_only_options_are_refused_with_a_cluster(client):
 def test_a_job_and_its_cancel_sent_back_to_back_are_handled_in_that_order(client):
     """The engine waits on its request queue without putting requests back: a cancel
     right behind its job never runs first (which would leave the job counted forever)."""
-    from poolbars import wire
-    from poolbars.backend import EngineOptions
-    from poolbars.book import END, Job
-    from poolbars.engine import Engine
-    from poolbars.session import Session
+    from poolbars.protocol import wire
+    from poolbars.engine.backend import EngineOptions
+    from poolbars.engine.book import END, Job
+    from poolbars.engine.loop import Engine
+    from poolbars.panel.session import Session
 
     session = Session(display=None, serve=True)
     try:

@@ -4,9 +4,9 @@ import pickle
 import queue
 import threading
 
-from poolbars import events as ev
-from poolbars.collector import Collector, Throttle
-from poolbars.state import PanelState
+from poolbars.protocol import events as ev
+from poolbars.panel.collector import Collector, Throttle
+from poolbars.panel.state import PanelState
 
 
 class FakeClock:

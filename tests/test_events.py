@@ -6,10 +6,10 @@ import pickletools
 
 import pytest
 
-from poolbars import events as ev
-from poolbars.collector import readable, well_formed
-from poolbars.reporting import Bar, Reporter
-from poolbars.state import PanelState
+from poolbars.protocol import events as ev
+from poolbars.panel.collector import readable, well_formed
+from poolbars.progress.reporting import Bar, Reporter
+from poolbars.panel.state import PanelState
 
 KINDS = [ev.WORKER, ev.WORKER_FAIL, ev.SEEN, ev.START, ev.DONE, ev.FAIL, ev.RETRY, ev.CANCEL,
          ev.END, ev.CONTROL, ev.BAR, ev.MESSAGE]

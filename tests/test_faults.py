@@ -445,7 +445,7 @@ def test_a_worker_killed_before_it_starts_its_next_item_blames_no_item():
 
 
 def test_leaving_the_with_block_mid_task_starts_no_worker_only_to_stop_it(monkeypatch):
-    from poolbars.processes import Workers
+    from poolbars.engine.processes import Workers
 
     spawned = []
     spawn = Workers.spawn

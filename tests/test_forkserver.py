@@ -5,7 +5,7 @@ import multiprocess
 import pytest
 from multiprocess import forkserver as mp_forkserver
 
-from poolbars import forkserver
+from poolbars.engine import forkserver
 from procs import alive
 
 pytestmark = pytest.mark.timeout(60)

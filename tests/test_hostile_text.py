@@ -11,10 +11,10 @@ import time
 import pytest
 
 import poolbars as pb
-from poolbars import events as ev
-from poolbars import text
-from poolbars.state import PanelState
-from poolbars.terminal import LogView, TerminalView, render
+from poolbars.protocol import events as ev
+from poolbars.views import text
+from poolbars.panel.state import PanelState
+from poolbars.views.terminal import LogView, TerminalView, render
 
 pytestmark = pytest.mark.timeout(120)
 

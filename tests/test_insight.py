@@ -6,9 +6,9 @@ import time
 import pytest
 
 import poolbars as pb
-from poolbars import events as ev
-from poolbars.state import PanelState
-from poolbars.timeline import MAX_BLOCKS
+from poolbars.protocol import events as ev
+from poolbars.panel.state import PanelState
+from poolbars.panel.timeline import MAX_BLOCKS
 
 pytestmark = pytest.mark.timeout(120)
 

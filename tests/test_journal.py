@@ -13,7 +13,7 @@ import time
 import pytest
 
 import poolbars as pb
-from poolbars import wire
+from poolbars.protocol import wire
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -7,10 +7,10 @@ import time
 import pytest
 
 import poolbars as pb
-from poolbars import wire
+from poolbars.protocol import wire
 from poolbars.errors import Failure
-from poolbars.journal import Journal, JournaledInput
-from poolbars.journaled import journaled_map, put_down
+from poolbars.record.journal import Journal, JournaledInput
+from poolbars.record.journaled import journaled_map, put_down
 from poolbars.results import Results
 from poolbars.runner import JobRunner, JobSettings
 

@@ -6,9 +6,12 @@ from typing import get_args
 import pytest
 
 import poolbars as pb
-from poolbars import errors, events as ev, kinds, report, text
-from poolbars.book import Stats
-from poolbars.state import PanelState
+from poolbars import errors
+from poolbars.protocol import events as ev, kinds
+from poolbars.record import report
+from poolbars.views import text
+from poolbars.engine.book import Stats
+from poolbars.panel.state import PanelState
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -3,8 +3,8 @@ clipping helpers of limits.py."""
 
 import math
 
-from poolbars.lanes import MAX_EARLY, SETUP_FAILED, BarState, Lane, Lanes
-from poolbars.limits import (MAX_POSTFIX, MAX_TEXT_CHARS, clip, clip_postfix, clip_tail,
+from poolbars.panel.lanes import MAX_EARLY, SETUP_FAILED, BarState, Lane, Lanes
+from poolbars.panel.limits import (MAX_POSTFIX, MAX_TEXT_CHARS, clip, clip_postfix, clip_tail,
                              json_number)
 
 

@@ -497,7 +497,7 @@ def test_sending_functions_never_swallows_another_threads_output(capfd):
 def test_the_globals_found_without_printing_are_the_ones_dill_finds(monkeypatch):
     import dill.detect
 
-    from poolbars import wire
+    from poolbars.protocol import wire
 
     monkeypatch.setattr(dill.detect, "nestedglobals", wire._dill_nested_globals)  # the reference
 

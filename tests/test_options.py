@@ -12,7 +12,7 @@ import pytest
 
 import poolbars as pb
 from poolbars import options as opts
-from poolbars.journal import Journal
+from poolbars.record.journal import Journal
 from poolbars.options import PoolOptions
 
 pytestmark = pytest.mark.timeout(30)

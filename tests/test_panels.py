@@ -3,9 +3,9 @@
 import pytest
 
 import poolbars as pb
-from poolbars import panels
-from poolbars.panels import Panels
-from poolbars.reporting import Reporter
+from poolbars.panel import panels
+from poolbars.panel.panels import Panels
+from poolbars.progress.reporting import Reporter
 
 
 class Opened:

@@ -1,9 +1,11 @@
 """readout.py: the snapshot built from a PanelState, read only."""
 
-from poolbars import events as ev, readout
-from poolbars.lanes import BarState, Lane
-from poolbars.limits import MAX_LANES
-from poolbars.state import PanelState
+from poolbars.protocol import events as ev
+
+from poolbars.panel import readout
+from poolbars.panel.lanes import BarState, Lane
+from poolbars.panel.limits import MAX_LANES
+from poolbars.panel.state import PanelState
 
 
 def test_a_lane_row_shows_its_primary_bar_and_is_stalled_only_when_active_and_quiet():

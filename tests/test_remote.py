@@ -14,9 +14,9 @@ import warnings
 import pytest
 
 import poolbars as pb
-from poolbars import channel
-from poolbars import events as ev
-from poolbars.reporting import Bar, Reporter
+from poolbars.protocol import channel
+from poolbars.protocol import events as ev
+from poolbars.progress.reporting import Bar, Reporter
 
 REPORTER = textwrap.dedent("""
     import sys, time

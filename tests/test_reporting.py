@@ -4,8 +4,8 @@ import itertools
 
 import pytest
 
-from poolbars import events as ev
-from poolbars.reporting import Bar, Reporter, Tracked
+from poolbars.protocol import events as ev
+from poolbars.progress.reporting import Bar, Reporter, Tracked
 
 
 class FakeClock:
@@ -69,7 +69,7 @@ def test_postfix_description_and_messages_travel_as_plain_text():
 
 def test_track_counts_exactly_even_when_the_loop_breaks_inside_a_slice():
     reporter, sent = make_reporter()
-    import poolbars.reporting as reporting
+    import poolbars.progress.reporting as reporting
 
     reporting.install(reporter)
     try:
@@ -90,7 +90,7 @@ def test_track_counts_exactly_even_when_the_loop_breaks_inside_a_slice():
 
 def test_track_of_an_empty_iterable_closes_at_zero():
     reporter, sent = make_reporter()
-    import poolbars.reporting as reporting
+    import poolbars.progress.reporting as reporting
 
     reporting.install(reporter)
     try:
@@ -121,7 +121,7 @@ def test_bad_total_is_refused_with_a_clear_message():
 
 def test_track_of_a_list_counts_exactly_when_the_loop_breaks_inside_a_slice():
     reporter, sent = make_reporter()
-    import poolbars.reporting as reporting
+    import poolbars.progress.reporting as reporting
 
     reporting.install(reporter)
     try:

@@ -8,7 +8,7 @@ import time
 import pytest
 
 import poolbars as pb
-from poolbars import wire
+from poolbars.protocol import wire
 from poolbars.errors import Failure
 from poolbars.results import Results
 from poolbars.runner import CLOSED_UNDER_JOB, JobRunner, JobSettings, length_of

@@ -5,11 +5,11 @@ import threading
 
 import pytest
 
-from poolbars import wire
+from poolbars.protocol import wire
 from poolbars.options import PoolOptions
 from poolbars.running import Running
 from poolbars.runner import JobSettings
-from poolbars.session import Session
+from poolbars.panel.session import Session
 
 pytestmark = pytest.mark.timeout(120)
 

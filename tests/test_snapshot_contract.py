@@ -1,4 +1,4 @@
-"""The snapshot is defined once, by the TypedDicts of poolbars.snapshot, and everything
+"""The snapshot is defined once, by the TypedDicts of poolbars.panel.snapshot, and everything
 else that spells it out agrees: a real run's snapshots (recursively, keys and value
 types), the widget's synced traits, the JSDoc typedefs of js/state.js and the tables of
 docs/snapshot.md."""
@@ -12,8 +12,8 @@ import typing
 import pytest
 
 import poolbars as pb
-from poolbars import snapshot as snap
-from poolbars import text
+from poolbars.panel import snapshot as snap
+from poolbars.views import text
 from poolbars.widget import ProgressPanel
 
 pytestmark = pytest.mark.timeout(120)
@@ -23,7 +23,7 @@ TYPED_DICTS = (snap.Snapshot, snap.Overall, snap.Lane, snap.Failure, snap.Timeli
                snap.TimelineLane)
 
 
-# -- the runtime check: a value against a type of poolbars.snapshot ---------------------
+# -- the runtime check: a value against a type of poolbars.panel.snapshot ---------------------
 
 def problems(value, tp, path="snapshot") -> list:
     """Where `value` does not have type `tp`, as "path: what" strings (empty: it has)."""
@@ -147,7 +147,7 @@ def test_the_widget_of_a_real_run_holds_a_typed_snapshot_and_timeline(run):
 
 
 def test_the_timeline_block_statuses_are_the_timelines_own():
-    from poolbars.timeline import _WORST  # the statuses the timeline ranks
+    from poolbars.panel.timeline import _WORST  # the statuses the timeline ranks
     assert set(_WORST) == set(snap.values(snap.BlockStatus))
 
 

@@ -1,8 +1,8 @@
 """PanelState.fold: every status of the vocabulary, and a bounded snapshot."""
 
-from poolbars import events as ev
-from poolbars.limits import MAX_FAILURES, MAX_LANES
-from poolbars.state import PanelState
+from poolbars.protocol import events as ev
+from poolbars.panel.limits import MAX_FAILURES, MAX_LANES
+from poolbars.panel.state import PanelState
 
 
 def fold_all(state, *events):

@@ -4,11 +4,11 @@ import io
 
 import pytest
 
-from poolbars import display, text
-from poolbars.state import PanelState
-from poolbars.terminal import LogView, TerminalView
+from poolbars.views import display, text
+from poolbars.panel.state import PanelState
+from poolbars.views.terminal import LogView, TerminalView
 from poolbars.widget import ProgressPanel
-from poolbars import events as ev
+from poolbars.protocol import events as ev
 
 
 def finished_run_snapshot():
@@ -85,7 +85,7 @@ def test_terminal_view_draws_lanes_and_leaves_the_final_frame_on_screen():
 
 
 def test_terminal_overall_bar_keeps_done_green_and_shows_failures_red():
-    from poolbars.terminal import _overall_bar
+    from poolbars.views.terminal import _overall_bar
 
     def parts(o, status):
         bar = _overall_bar(o, status, o["total"])
@@ -106,7 +106,7 @@ def test_display_choice():
 
 
 def test_the_terminal_has_a_style_for_every_status_and_lane_state():
-    from poolbars import snapshot as snap
-    from poolbars.terminal import LANE_STYLE, STATUS_STYLE
+    from poolbars.panel import snapshot as snap
+    from poolbars.views.terminal import LANE_STYLE, STATUS_STYLE
     assert sorted(STATUS_STYLE) == sorted(snap.values(snap.PanelStatus))
     assert sorted(LANE_STYLE) == sorted(snap.values(snap.LaneState))

@@ -11,9 +11,9 @@ import multiprocess
 import pytest
 
 import poolbars as pb
-from poolbars import wire
+from poolbars.protocol import wire
 from poolbars.errors import RemoteFailure
-from poolbars.worker import run_items
+from poolbars.engine.worker import run_items
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -139,7 +139,7 @@ MESSAGES = [
 @pytest.mark.parametrize("message", MESSAGES, ids=lambda m: type(m).__name__)
 def test_each_message_comes_back_as_itself_through_the_wire(message):
     data = wire.dumps(message)
-    assert data[:1] == b"p"  # plain pickle: by reference to its class in poolbars.wire
+    assert data[:1] == b"p"  # plain pickle: by reference to its class in poolbars.protocol.wire
     loaded = wire.loads(data)
     assert type(loaded) is type(message)
     assert loaded == message
@@ -177,7 +177,7 @@ def test_messages_load_as_their_kinds_in_a_spawned_worker(method):
                 continue
             parent_end.send_bytes(wire.dumps(message))
             assert parent_end.poll(30)
-            assert parent_end.recv() == ("poolbars.wire", type(message).__name__,
+            assert parent_end.recv() == ("poolbars.protocol.wire", type(message).__name__,
                                          message._asdict())
         parent_end.send_bytes(wire.dumps(wire.Stop()))
         process.join(30)

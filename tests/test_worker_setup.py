@@ -208,7 +208,7 @@ def test_timeout_does_not_count_the_import_of_the_tasks_module(tmp_path, monkeyp
 
 
 def test_without_setup_timeout_the_allowance_comes_from_timeout(monkeypatch):
-    from poolbars import watch
+    from poolbars.engine import watch
 
     monkeypatch.setattr(watch, "SETUP_MIN_SECONDS", 2.0)  # the real floor is 10 s
     began = time.monotonic()

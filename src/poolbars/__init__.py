@@ -1,12 +1,12 @@
 """poolbars: a parallel map with a live panel of what every worker is doing."""
 
-from .book import Stats
+from .engine.book import Stats
+from .engine.worker import Worker, worker_id, worker_state
 from .errors import Failure, TaskFailed, TaskTimeout, WorkerCrashed
+from .panel.remote import Panel, Remote, connect
 from .pool import Pool, map
-from .remote import Panel, Remote, connect
-from .reporting import Bar, bar, message, track
-from .tqdm_compat import tqdm, trange
-from .worker import Worker, worker_id, worker_state
+from .progress.reporting import Bar, bar, message, track
+from .progress.tqdm_compat import tqdm, trange
 
 __all__ = ["Bar", "Failure", "Panel", "Pool", "ProgressPanel", "Remote", "Stats",
            "TaskFailed", "TaskTimeout", "Worker", "WorkerCrashed", "bar", "connect", "map",

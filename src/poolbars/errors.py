@@ -18,8 +18,8 @@ import traceback as _traceback
 from dataclasses import dataclass, field
 from types import FunctionType
 
-from . import wire
-from .kinds import Kind, WorkerKind, outcome
+from .protocol import wire
+from .protocol.kinds import Kind, WorkerKind, outcome
 
 
 class TaskFailed(Exception):

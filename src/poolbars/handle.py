@@ -8,13 +8,13 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import events as ev
+from .protocol import events as ev
 from .results import Results
 
 if TYPE_CHECKING:
-    from .book import Job
+    from .engine.book import Job
+    from .panel.session import Session
     from .runner import JobRunner, JobSettings
-    from .session import Session
 
 
 class MapResult(list[Any]):

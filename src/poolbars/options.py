@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 
 import multiprocess
 
-from .display import resolve
+from .views.display import resolve
 
 ON_ERROR = ("raise", "return", "skip")
 RESUME = (True, False, "force")
@@ -240,7 +240,7 @@ class PoolOptions:
         if self.processes is not None:
             return self.processes
         if self.cluster is not None:
-            from .cluster import cluster_threads
+            from .engine.cluster import cluster_threads
             return cluster_threads(self.cluster)
         if isinstance(self.worker_args, (list, tuple)) and self.worker_args:
             return len(self.worker_args)

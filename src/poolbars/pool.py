@@ -12,18 +12,18 @@ import threading
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
-from . import wire
-from .book import Stats
+from .engine.book import Stats
 from .errors import Failure
 from .options import PoolOptions, check_commands
+from .protocol import wire
 from .runner import JobSettings
 from .running import Running, close_dropped
 
 if TYPE_CHECKING:
     from .handle import MapHandle
-    from .report import RunReport
-    from .snapshot import PanelStatus, Snapshot
-    from .state import PanelState
+    from .panel.snapshot import PanelStatus, Snapshot
+    from .panel.state import PanelState
+    from .record.report import RunReport
 
 
 class Pool:
@@ -247,7 +247,7 @@ class Pool:
         `MESSAGE: text` drive its bar; other lines form a log tail shown if it fails.
         Returns a `CommandResult` per command, in order (exit code, duration, log tail),
         whatever happened: failures are in the panel and in `pool.failures`."""
-        from .commands import CommandSpec, command_result, run_command
+        from .progress.commands import CommandSpec, command_result, run_command
 
         commands = check_commands(commands, retries, timeout)
         specs = [CommandSpec(command, env, None if cwd is None else os.fspath(cwd))

@@ -19,14 +19,14 @@ from concurrent.futures import Future
 from typing import (TYPE_CHECKING, Any, Callable, Generator, Iterable, Iterator, List,
                     NamedTuple, Optional, Tuple)
 
-from . import wire
-from .book import END, ERROR, Job
+from .engine.book import END, ERROR, Job
 from .errors import Failure
 from .options import check_mappable
+from .protocol import wire
 from .results import Results, kept
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from .engine.loop import Engine
 
 CLOSED_UNDER_JOB = ("the pool closed before this map finished, so its results are "
                     "incomplete: read imap/imap_unordered results (and wait for maps run "

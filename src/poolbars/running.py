@@ -21,22 +21,23 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import multiprocess
 
-from . import forkserver, wire
-from .backend import EngineOptions
-from .book import Stats
-from .engine import Engine
+from .engine import forkserver
+from .engine.backend import EngineOptions
+from .engine.book import Stats
+from .engine.loop import Engine
 from .handle import MapHandle
 from .interrupts import HeldInterrupt
+from .panel.session import Session
+from .protocol import wire
 from .results import Results
 from .runner import JobRunner
-from .session import Session
 
 if TYPE_CHECKING:
-    from .journal import Journal
     from .options import PoolOptions
+    from .panel.snapshot import PanelStatus, Snapshot
+    from .record.journal import Journal
+    from .record.report import RunReport
     from .runner import JobSettings
-    from .report import RunReport
-    from .snapshot import PanelStatus, Snapshot
 
 
 class Running:
@@ -87,7 +88,7 @@ class Running:
 
     def report(self, title: str) -> RunReport:
         """The run record (see `Pool.report`)."""
-        from .report import build
+        from .record.report import build
 
         engine, state = self.engine, self.session.state
         with state.lock:
@@ -108,7 +109,7 @@ class Running:
         if self.journal is None or call == wire.CALL_ARGS:
             self.results = Results(policy)
             return self.runner.collect(fn, iterable, call, self.results, settings)
-        from .journaled import journaled_map
+        from .record.journaled import journaled_map
         # under "raise" the failing run comes back whole, so its good items are written too
         self.results = Results("return" if policy == "raise" else policy)
         return journaled_map(self.runner, self.journal, number, fn, iterable, call,
@@ -177,7 +178,7 @@ def close_dropped(pool: object, close: Callable[[], None], what: str) -> None:
 def _open_journal(path: Any, resume: bool | str) -> Journal | None:
     if path is None:
         return None
-    from .journal import Journal
+    from .record.journal import Journal
     return Journal(path, resume)
 
 
@@ -186,7 +187,7 @@ def _own_session(options: PoolOptions, title: str, display: Any,
     """A panel of the pool's own, serving the channel its workers report through."""
     host = "127.0.0.1"
     if options.cluster is not None:
-        from .cluster import listen_host
+        from .engine.cluster import listen_host
         host = listen_host(options.cluster)  # where the cluster's workers can reach us
     return Session(title=title, display=display, serve=True, stale_after=stale_after,
                    host=host)

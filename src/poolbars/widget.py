@@ -10,8 +10,8 @@ import typing
 import anywidget
 import traitlets as t
 
-from . import text
-from .snapshot import SNAPSHOT_KEYS, PanelStatus, Snapshot
+from .panel.snapshot import SNAPSHOT_KEYS, PanelStatus, Snapshot
+from .views import text
 
 _STATIC = pathlib.Path(__file__).parent / "static"
 _BUNDLE_MISSING = (

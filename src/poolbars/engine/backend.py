@@ -14,8 +14,8 @@ import dataclasses
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 if TYPE_CHECKING:
+    from ..options import PoolOptions
     from .book import Job
-    from .options import PoolOptions
 
 
 @dataclasses.dataclass(frozen=True)

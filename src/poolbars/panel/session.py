@@ -11,12 +11,12 @@ from __future__ import annotations
 import queue
 import time
 
-from .channel import Channel
-from . import events as ev
+from ..progress.reporting import Reporter
+from ..protocol import events as ev
+from ..protocol.channel import Channel
+from ..views.display import open_view
 from . import panels
 from .collector import Collector
-from .display import open_view
-from .reporting import Reporter
 from .snapshot import PanelStatus
 from .state import PanelState
 

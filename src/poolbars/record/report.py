@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
-from .kinds import status as status_of
+from ..protocol.kinds import status as status_of
 
 
 @dataclass

@@ -10,8 +10,8 @@ from __future__ import annotations
 import sys
 import time
 
+from ..panel.snapshot import LaneState, PanelStatus
 from . import text
-from .snapshot import LaneState, PanelStatus
 
 LOG_INTERVAL = 5.0  # seconds between progress lines in a log
 STATUS_STYLE: dict[PanelStatus, str] = {"running": "blue", "done": "green", "failed": "red",

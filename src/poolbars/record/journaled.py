@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from .errors import Failure
+from ..errors import Failure
+from ..options import check_mappable
+from ..results import Results, finished_well
+from ..runner import JobRunner, JobSettings, length_of
 from .journal import Journal, JournaledInput, fingerprint
-from .options import check_mappable
-from .results import Results, finished_well
-from .runner import JobRunner, JobSettings, length_of
 
 
 def journaled_map(runner: JobRunner, journal: Journal, number: int, fn: object,

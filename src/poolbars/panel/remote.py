@@ -23,9 +23,9 @@ from typing import Iterable
 
 from multiprocess import AuthenticationError
 
-from .channel import authkey_bytes, connect as connect_queue
-from .options import check_seconds
-from .reporting import Bar, Reporter, Tracked
+from ..options import check_seconds
+from ..progress.reporting import Bar, Reporter, Tracked
+from ..protocol.channel import authkey_bytes, connect as connect_queue
 from .session import Session
 from .snapshot import PanelStatus, Snapshot
 

@@ -26,10 +26,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from . import events as ev
-from . import kinds
+from ..errors import Failure, RemoteFailure, short_repr
+from ..protocol import events as ev
+from ..protocol import kinds
 from .chunking import next_chunk_size
-from .errors import Failure, RemoteFailure, short_repr
 
 MAX_RUNS = 200_000  # settled runs kept for the run record; beyond, they are only counted
 END = "end"  # the last outcome of a job

@@ -14,10 +14,10 @@ import signal
 import time
 from typing import Callable
 
-from . import events as ev
-from . import kinds
+from ..errors import RemoteFailure, TaskTimeout
+from ..protocol import events as ev
+from ..protocol import kinds
 from .backend import EngineOptions
-from .errors import RemoteFailure, TaskTimeout
 from .processes import Slot, Workers, describe_exit
 
 # a worker's start-up and setup are not the task's time: with a `timeout` and no

@@ -1,5 +1,5 @@
 """The fork server's lifetime in this process: a pool that uses it has it preload
-`poolbars.worker`, and the last open pool to close stops it (no process left behind;
+`poolbars.engine.worker`, and the last open pool to close stops it (no process left behind;
 the next pool starts it again). Pools open and close from any thread: the count of
 open pools is written under a lock, here only."""
 
@@ -16,7 +16,7 @@ def pool_opened(ctx: Any, uses_forkserver: bool) -> None:
     """A pool starts (with `ctx`, a multiprocess context)."""
     global _open_pools
     if uses_forkserver:
-        ctx.set_forkserver_preload(["poolbars.worker"])
+        ctx.set_forkserver_preload(["poolbars.engine.worker"])
     with _lock:
         _open_pools += 1
 

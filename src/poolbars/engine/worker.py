@@ -14,11 +14,12 @@ import dill
 import multiprocess
 from multiprocess.util import Finalize
 
-from . import reporting
-from .channel import connect
-from .errors import RemoteFailure
-from .wire import (CALL_ITEM, CALL_STAR, Each, Function, InitFailed, Loaded, Ready, Resend,
-                   Results, SetupFailed, SlotBoard, Stop, Tasks, TeardownFailed, dumps, loads)
+from ..errors import RemoteFailure
+from ..progress import reporting
+from ..protocol.channel import connect
+from ..protocol.wire import (CALL_ITEM, CALL_STAR, Each, Function, InitFailed, Loaded, Ready,
+                             Resend, Results, SetupFailed, SlotBoard, Stop, Tasks,
+                             TeardownFailed, dumps, loads)
 
 _worker_id: int | None = None
 _worker_state: dict = {}
@@ -86,7 +87,7 @@ def main(slot: int, conn, address, authkey: bytes, shared, initializer=None,
     reporter.start_timer()
     reporting.install(reporter)
     if capture_tqdm:
-        from .tqdm_compat import install_capture
+        from ..progress.tqdm_compat import install_capture
         install_capture()
     worker_args = dict(worker_args or {})
     if initializer is not None:

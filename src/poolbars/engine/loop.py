@@ -19,9 +19,9 @@ import queue
 import threading
 from typing import Any
 
+from ..errors import Failure
 from .backend import Backend, EngineOptions
 from .book import Book, Job, Post, Stats
-from .errors import Failure
 
 POLL = 0.05  # seconds a backend with nothing to watch waits for the next request
 

@@ -10,7 +10,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .snapshot import Snapshot
+    from ..panel.snapshot import Snapshot
 
 DISPLAYS = ("auto", "widget", "terminal", "log", None)
 
@@ -31,7 +31,7 @@ class WidgetView:
     def __init__(self, title: str):
         from IPython.display import display
 
-        from .widget import ProgressPanel
+        from ..widget import ProgressPanel
 
         self.panel = ProgressPanel(title=title)
         self.handle = display(self.panel, display_id=True)

@@ -11,8 +11,8 @@ import textwrap
 
 from typing import Any, Mapping
 
-from .kinds import COUNTERS
-from .snapshot import SNAPSHOT_KEYS  # noqa: F401 (re-exported: the keys every view reads)
+from ..panel.snapshot import SNAPSHOT_KEYS  # noqa: F401 (re-exported: the keys every view reads)
+from ..protocol.kinds import COUNTERS
 
 # what a terminal or a log would act on: C0 codes, DEL, C1 codes, and the Unicode line
 # and paragraph separators (str.splitlines() breaks on them)

@@ -15,7 +15,7 @@ from __future__ import annotations
 # typing.get_type_hints in the contract test), and the package supports Python 3.9.
 from typing import Any, Literal, Optional, TypedDict, Union, get_args
 
-from .kinds import Kind, WorkerKind
+from ..protocol.kinds import Kind, WorkerKind
 
 Number = Union[int, float]
 

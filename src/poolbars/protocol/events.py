@@ -25,8 +25,8 @@ from __future__ import annotations
 # Optional/Union, not `X | None`: these aliases are evaluated at run time on Python 3.9.
 from typing import Any, Final, NamedTuple, Optional, Sequence, Union
 
+from ..panel.snapshot import PanelStatus, WorkerState
 from .kinds import Kind, WorkerKind
-from .snapshot import PanelStatus, WorkerState
 
 WORKER: Final = "worker"
 WORKER_FAIL: Final = "worker-fail"

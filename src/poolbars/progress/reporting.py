@@ -25,8 +25,8 @@ import time
 import warnings
 from typing import Any, Callable, Iterable, Iterator
 
-from . import events as ev
-from . import panels
+from ..panel import panels
+from ..protocol import events as ev
 
 SEND_INTERVAL = 0.1  # seconds between batches: the ~10 sends/s per process
 CHECK_INTERVAL = 0.02  # seconds between clock reads inside a fast loop

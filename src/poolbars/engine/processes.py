@@ -23,13 +23,14 @@ from typing import Any
 import multiprocess
 from multiprocess.connection import wait
 
-from . import events as ev
-from .snapshot import WorkerState
-from . import wire, worker
+from ..errors import Failure, RemoteFailure
+from ..panel.snapshot import WorkerState
+from ..protocol import events as ev
+from ..protocol import wire
+from ..protocol.wire import SlotBoard
+from . import worker
 from .backend import EngineOptions
 from .book import Book, Chunk
-from .errors import Failure, RemoteFailure
-from .wire import SlotBoard
 
 STOP_GRACE = 1.0  # seconds a worker gets to exit after STOP before it is killed
 

@@ -29,8 +29,8 @@ import warnings
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import wire
-from .options import RESUME, RESUME_FIX, check_choice, check_path
+from ..options import RESUME, RESUME_FIX, check_choice, check_path
+from ..protocol import wire
 
 SYNC_EVERY = 0.5  # seconds between fsyncs
 _PLAIN = {int, float, str, bytes, bool, type(None)}  # pickled the same way in every run

@@ -21,7 +21,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Callable
 
-from . import events as ev
+from ..protocol import events as ev
 from .state import PanelState
 
 if TYPE_CHECKING:

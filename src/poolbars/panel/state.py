@@ -16,8 +16,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from . import events as ev
-from . import kinds
+from ..protocol import events as ev
+from ..protocol import kinds
 from . import readout
 from . import snapshot as snap
 from .lanes import SETUP_FAILED, BarState, Chunk, Lanes

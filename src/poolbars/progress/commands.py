@@ -24,9 +24,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from ..engine.worker import note_command_group
+from ..errors import Failure
 from . import reporting
-from .errors import Failure
-from .worker import note_command_group
 
 LOG_LINES = 50
 

@@ -14,7 +14,7 @@ import threading
 from typing import TYPE_CHECKING, Callable, Optional, Protocol
 
 if TYPE_CHECKING:
-    from .reporting import Reporter
+    from ..progress.reporting import Reporter
 
 
 class OpenPanel(Protocol):

@@ -21,12 +21,12 @@ import time
 from typing import Any
 from urllib.parse import urlparse
 
-from . import events as ev
-from . import kinds
-from . import reporting
+from ..errors import RemoteFailure, short_repr
+from ..progress import reporting
+from ..protocol import events as ev
+from ..protocol import kinds
 from .backend import EngineOptions
 from .book import Book, Chunk, Job
-from .errors import RemoteFailure, short_repr
 
 POLL = 0.05  # seconds between looks at new requests while waiting on futures
 
@@ -163,7 +163,7 @@ def run_chunk(payload: bytes, key, call: int, first: int, items: list, address, 
     """A chunk of a pool's items, run on a Dask worker (in any of its threads)."""
     from distributed import get_worker
 
-    from .wire import SlotBoard
+    from ..protocol.wire import SlotBoard
     from .worker import load_target, queue_sink, run_items
 
     worker = get_worker()

@@ -61,7 +61,7 @@ import dill.detect
 from dill._dill import _import_module
 
 if TYPE_CHECKING:  # errors.py imports this module
-    from .errors import RemoteFailure
+    from ..errors import RemoteFailure
 
 CALL_ITEM, CALL_STAR, CALL_ARGS = 0, 1, 2  # fn(item), fn(*item), fn(*args, **kwargs)
 NO_ITEM = -1  # in a worker's item slot: running nothing

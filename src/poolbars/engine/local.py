@@ -20,11 +20,11 @@ from typing import Any
 
 from multiprocess.connection import wait
 
-from . import events as ev
-from . import wire
+from ..errors import RemoteFailure, short_repr
+from ..protocol import events as ev
+from ..protocol import wire
 from .backend import EngineOptions
 from .book import Book, Chunk, Job
-from .errors import RemoteFailure, short_repr
 from .processes import Slot, Workers
 from .watch import Watch
 

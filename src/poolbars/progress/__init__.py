@@ -1,0 +1,1 @@
+"""Inner progress from tasks: bars and track(), tqdm capture, external commands and their line protocol."""

@@ -1,0 +1,1 @@
+"""What a run leaves behind: the run report and the journal."""

@@ -1,0 +1,1 @@
+"""What draws a snapshot: the notebook widget view, the terminal, the log."""
