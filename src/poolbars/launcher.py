@@ -140,7 +140,8 @@ def run_program(command: list[str], env: dict[str, str], view) -> int:
     streams = [relay.write_end if relay else None for relay in relays] or [None, None]
     if relays and any(relays):
         env = dict(env, PYTHONUNBUFFERED="1")  # a pipe, not a terminal: lines as printed
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the program decides
+    # the program decides what Ctrl-C does; a handler, not SIG_IGN, which it would inherit
+    previous = signal.signal(signal.SIGINT, _ignore)
     try:
         child = subprocess.Popen(command, env=env, stdout=streams[0], stderr=streams[1])
         forward = signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signum))
@@ -155,6 +156,10 @@ def run_program(command: list[str], env: dict[str, str], view) -> int:
         if relay:
             relay.join()
     return returncode
+
+
+def _ignore(signum, frame) -> None:
+    """Ctrl-C while the program runs: it reaches the program too, whose exit tells."""
 
 
 def status_of(returncode: int) -> str:

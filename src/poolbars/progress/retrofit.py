@@ -67,7 +67,12 @@ class LazyOutbox:
             if self._outbox is None or self._pid != os.getpid():
                 self._pid = os.getpid()
                 self._outbox = connect(self.address, self.authkey)
-            self._outbox.put(data)
+            try:
+                self._outbox.put(data)
+            except BaseException:  # cut off mid-message (a Ctrl-C): the stream is unusable
+                self._outbox.close()
+                self._outbox = None
+                raise
 
     def close(self) -> None:
         with self._lock:
