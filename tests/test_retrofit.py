@@ -273,3 +273,34 @@ def test_install_names_what_is_missing(monkeypatch):
     with pytest.raises(ValueError, match="not HOST:PORT"):
         pb.install("127.0.0.1", "00ff")
     assert "install" in pb.__all__ and "Raises:" in pb.install.__doc__
+
+
+def test_in_a_terminal_one_live_panel_and_the_programs_lines_once(tmp_path):
+    import pty
+
+    write(tmp_path, "program.py", PROGRAM)
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "poolbars", "run", "program.py",
+                             "multiprocessing", "spawn"], cwd=tmp_path, env=environment(),
+                            stdin=subprocess.DEVNULL, stdout=follower, stderr=follower)
+    os.close(follower)
+    screen = b""
+    try:
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: every writer of the terminal has closed it
+                break
+            if not chunk:
+                break
+            screen += chunk
+        assert proc.wait(timeout=120) == 0
+    finally:
+        os.close(leader)
+        if proc.poll() is None:
+            proc.kill()
+    text = screen.decode(errors="replace")
+    assert "\x1b[" in text  # drawn live, with cursor moves
+    assert text.count("results [20, 40, 60]") == 1 and text.count("a line to stderr") == 1
+    assert "main loop" in text and "SpawnPoolWorker-" in text and "program.py" in text
+    assert "it/s]" not in text  # tqdm itself drew nothing

@@ -20,11 +20,16 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
 
 from .panel.remote import Panel
 from .progress.retrofit import AUTHKEY_ENV, PANEL_ENV, parse_address
 from .protocol.channel import authkey_bytes, connect
 from .views.terminal import TerminalView
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 SITECUSTOMIZE = '''\
 """Written by `python -m poolbars run`: this interpreter's tqdm bars go to its panel."""
@@ -109,7 +114,7 @@ class Relay:
     """Copies the program's stdout or stderr, line by line, above the live terminal
     panel (writing straight to the terminal would be drawn over by its redraws)."""
 
-    def __init__(self, console, style: str = ""):
+    def __init__(self, console: Console, style: str = ""):
         self.console, self.style = console, style
         self.read_end, self.write_end = os.pipe()
         self.thread = threading.Thread(target=self._copy, name="poolbars-relay", daemon=True)
@@ -130,7 +135,7 @@ class Relay:
         self.thread.join(RELAY_GRACE)
 
 
-def run_program(command: list[str], env: dict[str, str], view) -> int:
+def run_program(command: list[str], env: dict[str, str], view: object) -> int:
     """Run `command` to its end (Ctrl-C reaches it, not us; a SIGTERM to us is passed
     on) and return its returncode (negative: the signal that ended it)."""
     relays = []
@@ -158,7 +163,7 @@ def run_program(command: list[str], env: dict[str, str], view) -> int:
     return returncode
 
 
-def _ignore(signum, frame) -> None:
+def _ignore(signum: int, frame: FrameType | None) -> None:
     """Ctrl-C while the program runs: it reaches the program too, whose exit tells."""
 
 

@@ -17,6 +17,7 @@ import os
 import pickle
 import sys
 import threading
+from typing import Any, Callable
 
 from ..protocol.channel import Outbox, authkey_bytes, connect
 from . import reporting, tqdm_compat
@@ -61,7 +62,7 @@ class LazyOutbox:
         self._pid = os.getpid()
         self._lock = threading.Lock()
 
-    def send(self, batch: list) -> None:
+    def send(self, batch: list[Any]) -> None:
         data = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
         with self._lock:
             if self._outbox is None or self._pid != os.getpid():
@@ -119,7 +120,7 @@ class ProcessReporter(Reporter):
         self.outbox.close()
 
 
-def _at_multiprocessing_exit(callback) -> None:
+def _at_multiprocessing_exit(callback: Callable[[], None]) -> None:
     """Run `callback` when a multiprocessing (or multiprocess) child ends: such a child
     leaves by os._exit, after its finalizers but without atexit."""
     for module in ("multiprocessing", "multiprocess"):
