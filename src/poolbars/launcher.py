@@ -23,7 +23,10 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from multiprocess import AuthenticationError
+
 from .panel.remote import Panel
+from .panel.snapshot import PanelStatus
 from .progress.retrofit import AUTHKEY_ENV, PANEL_ENV, parse_address
 from .protocol.channel import authkey_bytes, connect
 from .views.terminal import TerminalView
@@ -81,16 +84,18 @@ def checked_remote(target: str) -> tuple[str, str]:
                           "connect_info()['authkey'].hex() in the notebook")
     try:
         address = parse_address(target)
+    except ValueError as exc:
+        raise LaunchError(f"--connect: {exc}") from None
+    try:
         key = authkey_bytes(key_text)
     except ValueError as exc:
-        raise LaunchError(f"{AUTHKEY_ENV if 'authkey' in str(exc) else '--connect'}: {exc}"
-                          ) from None
+        raise LaunchError(f"{AUTHKEY_ENV}: {exc}") from None
     try:
         connect(address, key).close()
-    except OSError as exc:
+    except (OSError, EOFError) as exc:  # EOFError: it hung up during the handshake
         raise LaunchError(f"no panel answers at {target} ({exc}): open pb.Panel() in the "
                           "notebook and pass its connect_info()['address'] as HOST:PORT") from None
-    except Exception:  # multiprocess's AuthenticationError: the key was refused
+    except AuthenticationError:
         raise LaunchError(f"the panel at {target} refused {AUTHKEY_ENV}: set it to that "
                           "panel's connect_info()['authkey'].hex()") from None
     return f"{address[0]}:{address[1]}", key.hex()
@@ -114,8 +119,8 @@ class Relay:
     """Copies the program's stdout or stderr, line by line, above the live terminal
     panel (writing straight to the terminal would be drawn over by its redraws)."""
 
-    def __init__(self, console: Console, style: str = ""):
-        self.console, self.style = console, style
+    def __init__(self, console: Console):
+        self.console = console
         self.read_end, self.write_end = os.pipe()
         self.thread = threading.Thread(target=self._copy, name="poolbars-relay", daemon=True)
         self.thread.start()
@@ -126,7 +131,7 @@ class Relay:
         with os.fdopen(self.read_end, "rb") as stream:
             for line in stream:
                 text = line.decode(errors="replace").rstrip("\r\n")
-                self.console.print(Text.from_ansi(text, style=self.style), soft_wrap=True)
+                self.console.print(Text.from_ansi(text), soft_wrap=True)
 
     def child_started(self) -> None:
         os.close(self.write_end)  # the child holds it now: end of file when it exits
@@ -146,17 +151,17 @@ def run_program(command: list[str], env: dict[str, str], view: object) -> int:
     if relays and any(relays):
         env = dict(env, PYTHONUNBUFFERED="1")  # a pipe, not a terminal: lines as printed
     # the program decides what Ctrl-C does; a handler, not SIG_IGN, which it would inherit
-    previous = signal.signal(signal.SIGINT, _ignore)
+    previous = signal.signal(signal.SIGINT, _ignore), signal.getsignal(signal.SIGTERM)
     try:
         child = subprocess.Popen(command, env=env, stdout=streams[0], stderr=streams[1])
-        forward = signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signum))
+        signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signum))
         for relay in relays:
             if relay:
                 relay.child_started()
         returncode = child.wait()
-        signal.signal(signal.SIGTERM, forward)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
     for relay in relays:
         if relay:
             relay.join()
@@ -167,7 +172,8 @@ def _ignore(signum: int, frame: FrameType | None) -> None:
     """Ctrl-C while the program runs: it reaches the program too, whose exit tells."""
 
 
-def status_of(returncode: int) -> str:
+def status_of(returncode: int) -> PanelStatus:
+    """The panel's final status for the program's returncode."""
     if returncode == 0:
         return "done"
     return "cancelled" if returncode == -signal.SIGINT else "failed"
@@ -199,5 +205,5 @@ def launch(script: str | None, module: str | None, args: list[str], display: str
         try:
             returncode = run_program(command, env, panel.session.view)
         finally:
-            panel.close(status_of(returncode))  # type: ignore[arg-type]  # a PanelStatus
+            panel.close(status_of(returncode))
     return returncode
