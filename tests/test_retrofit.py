@@ -60,7 +60,7 @@ ECHO = textwrap.dedent("""
     sys.exit(code)
 """)
 
-LINE = re.compile(r"^(\S+) \[(\d+)\] \(done\) · (child \d+|main loop) · (\d+)/(\d+) it$")
+LINE = re.compile(r"^(\S+) \[(\d+)\] \(done\) · (.+?) · (\d+)/(\d+) it$")
 
 
 def environment(**extra):
@@ -304,3 +304,46 @@ def test_in_a_terminal_one_live_panel_and_the_programs_lines_once(tmp_path):
     assert text.count("results [20, 40, 60]") == 1 and text.count("a line to stderr") == 1
     assert "main loop" in text and "SpawnPoolWorker-" in text and "program.py" in text
     assert "it/s]" not in text  # tqdm itself drew nothing
+
+
+def test_forked_children_report_on_connections_of_their_own(tmp_path):
+    # the parent is connected (and reporting) when it forks: children sharing its socket
+    # would garble the stream; each must open its own
+    write(tmp_path, "forks.py", textwrap.dedent("""
+        import os, time
+        from tqdm import tqdm
+        first = tqdm(range(100), desc="parent")
+        it = iter(first)
+        next(it)
+        children = []
+        for k in range(3):
+            pid = os.fork()
+            if pid == 0:
+                for _ in tqdm(range(50), desc=f"forked {k}"):
+                    time.sleep(0.001)
+                os._exit(0)
+            children.append(pid)
+        for _ in it:
+            time.sleep(0.001)
+        for pid in children:
+            assert os.waitpid(pid, 0)[1] == 0
+    """))
+    ran = run_pb(tmp_path, "--display", "log", "forks.py")
+    assert ran.returncode == 0, ran.stderr
+    bars = sorted((desc, n, total) for _, _, desc, n, total in bar_lines(ran.stderr))
+    assert bars == [("forked 0", 50, 50), ("forked 1", 50, 50), ("forked 2", 50, 50),
+                    ("parent", 100, 100)]
+    assert len({pid for _, pid, *_ in bar_lines(ran.stderr)}) == 4
+
+
+def test_a_module_run_with_m_reports_from_its_spawned_children(tmp_path):
+    write(tmp_path, "pkg/__init__.py", "")
+    write(tmp_path, "pkg/program.py", PROGRAM)
+    ran = run_pb(tmp_path, "--display", "log", "-m", "pkg.program", "multiprocessing", "spawn")
+    assert ran.returncode == 0, ran.stderr
+    out = ran.stdout.splitlines()
+    main_pid = int(out[0].split()[-1])
+    bars = sorted((pid == main_pid, desc, n, total) for _, pid, desc, n, total in
+                  bar_lines(ran.stderr))
+    assert bars == [(False, "child 10", 10, 10), (False, "child 20", 20, 20),
+                    (False, "child 30", 30, 30), (True, "main loop", 30, 30)]
