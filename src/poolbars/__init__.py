@@ -6,11 +6,12 @@ from .errors import Failure, TaskFailed, TaskTimeout, WorkerCrashed
 from .panel.remote import Panel, Remote, connect
 from .pool import Pool, map
 from .progress.reporting import Bar, bar, message, track
+from .progress.retrofit import install
 from .progress.tqdm_compat import tqdm, trange
 
 __all__ = ["Bar", "Failure", "Panel", "Pool", "ProgressPanel", "Remote", "Stats",
-           "TaskFailed", "TaskTimeout", "Worker", "WorkerCrashed", "bar", "connect", "map",
-           "message", "tqdm", "track", "trange", "worker_id", "worker_state"]
+           "TaskFailed", "TaskTimeout", "Worker", "WorkerCrashed", "bar", "connect", "install",
+           "map", "message", "tqdm", "track", "trange", "worker_id", "worker_state"]
 __version__ = "0.1.0"
 
 

@@ -136,6 +136,7 @@ class LogView:
         self.last = clock()
         self.failures_shown = 0
         self.messages_shown: dict[str, str] = {}  # lane key -> the last message written
+        self.bars_shown: set[str] = set()  # keys of the lanes whose finished bar was written
 
     def _write(self, line: str) -> None:
         self.stream.write(line + "\n")
@@ -155,9 +156,17 @@ class LogView:
                 self.messages_shown[lane["key"]] = message
                 self._write(text.message_line(lane))
 
+    def _finished_bars(self, snapshot: dict) -> None:
+        # a bar of its own lane (the main process's, a retrofitted program's) once, at its end
+        for lane in snapshot.get("lanes", []):
+            if lane["state"] == "done" and text.own_lane(lane) and lane["key"] not in self.bars_shown:
+                self.bars_shown.add(lane["key"])
+                self._write(text.lane_line(lane).strip())
+
     def update(self, snapshot: dict) -> None:
         self._new_failures(snapshot)
         self._new_messages(snapshot)
+        self._finished_bars(snapshot)
         if self.clock() - self.last >= self.interval:
             self.last = self.clock()
             self._write(text.overall_line(snapshot) + " · " + text.counts(snapshot["overall"]))
@@ -165,6 +174,7 @@ class LogView:
     def close(self, snapshot: dict) -> None:
         self._new_failures(snapshot)
         self._new_messages(snapshot)
+        self._finished_bars(snapshot)
         if _counted_anything(snapshot):  # a lone pb.message() leaves only its line
             self._write(text.overall_line(snapshot) + " · " + text.counts(snapshot["overall"]))
         for failure in snapshot.get("failures", []):
