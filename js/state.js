@@ -57,6 +57,9 @@ export const TRAITS = /** @type {const} */ ([
  * @property {Array<[string, string]>} postfix
  * @property {number} elapsed seconds on the current task
  * @property {number} done items this lane finished
+ * @property {number} failed items that ended badly on this lane: errors, timeouts, crashes
+ * @property {number | null} rate items this lane settles per second, since its first task
+ * @property {number | null} eta seconds left on the current task, from its inner bar's total
  * @property {boolean} stalled no news of its task for `stale_after` seconds
  * @property {number[]} spark items finished per second, 2-second buckets, oldest first
  */
@@ -192,6 +195,9 @@ export function readLane(raw, i) {
     postfix: list(o.postfix).map(readPair),
     elapsed: num(o.elapsed),
     done: int(o.done),
+    failed: int(o.failed),
+    rate: numOrNull(o.rate),
+    eta: numOrNull(o.eta),
     stalled: o.stalled === true,
     spark: readSpark(o.spark),
   };

@@ -6,7 +6,7 @@ import pytest
 
 from poolbars.views import display, text
 from poolbars.panel.state import PanelState
-from poolbars.views.terminal import LogView, TerminalView
+from poolbars.views.terminal import LogView, TerminalView, render
 from poolbars.widget import ProgressPanel
 from poolbars.protocol import events as ev
 
@@ -75,13 +75,26 @@ def test_terminal_view_draws_lanes_and_leaves_the_final_frame_on_screen():
     from rich.console import Console
 
     out = io.StringIO()
-    view = TerminalView("Convert", console=Console(file=out, force_terminal=True, width=120))
+    view = TerminalView("Convert", console=Console(file=out, force_terminal=True, width=160))
     view.update(running)
     view.close(final)
     screen = out.getvalue()
     assert "worker 0" in screen and "file a" in screen and "120/200 rows" in screen
     assert "loss=0.1" in screen and "writing <b>bold</b>" in screen
+    # the lane's numbers: done, failed, the item's time, the lane's rate, the task's ETA
+    assert "✓ 0 · ✗ 1 · 0:02 · 2.00 s/it · ETA 0:02" in screen
     assert "3/3 100%" in screen and "[failed]" in screen
+    # once over, the lanes fold into one line, above the failures
+    assert screen.index("1 worker · 2 done · 1 failed (on 1 worker)") < screen.rindex("✗ error")
+
+
+def test_a_narrow_terminal_cuts_a_lanes_task_text_before_its_numbers():
+    running, _ = finished_run_snapshot()
+    from rich.console import Console
+
+    out = io.StringIO()
+    Console(file=out, width=100).print(render(running))
+    assert "ETA 0:02" in out.getvalue() and "writing <b>bold</b>" not in out.getvalue()
 
 
 def test_terminal_overall_bar_keeps_done_green_and_shows_failures_red():
@@ -110,3 +123,24 @@ def test_the_terminal_has_a_style_for_every_status_and_lane_state():
     from poolbars.views.terminal import LANE_STYLE, STATUS_STYLE
     assert sorted(STATUS_STYLE) == sorted(snap.values(snap.PanelStatus))
     assert sorted(LANE_STYLE) == sorted(snap.values(snap.LaneState))
+
+
+def test_the_saved_text_and_html_fold_the_lanes_into_one_line_above_the_failures():
+    running, final = finished_run_snapshot()
+    assert "worker 0 (busy) ✓ 0 · ✗ 1 · 0:02" in text.plain(running)
+    lines = text.plain(final).splitlines()
+    assert lines[2] == "  1 worker · 2 done · 1 failed (on 1 worker)"
+    assert lines[3].startswith("  ✗ error: item 'b.csv'")
+    page = text.html(final)
+    assert page.index("<summary>1 worker · 2 done · 1 failed (on 1 worker)</summary>") < \
+        page.index("ValueError")
+    assert "worker 0 (exited)" in page  # the lanes are inside the fold
+
+
+def test_the_log_views_final_summary_has_the_lanes_line():
+    _, final = finished_run_snapshot()
+    out = io.StringIO()
+    LogView("Convert", stream=out).close(final)
+    lines = out.getvalue().splitlines()
+    assert lines[1].startswith("Convert [failed]")
+    assert lines[2] == "1 worker · 2 done · 1 failed (on 1 worker)"

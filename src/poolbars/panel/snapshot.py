@@ -78,6 +78,9 @@ class Lane(TypedDict):
     postfix: list[list[str]]  # [key, value] pairs
     elapsed: float  # seconds on the current task
     done: int  # items this lane finished
+    failed: int  # items that ended badly on this lane: errors, timeouts, crashes
+    rate: Optional[float]  # items this lane settles per second, since its first task
+    eta: Optional[float]  # seconds left on the current task, from its inner bar's total
     stalled: bool
     spark: list[float]
 

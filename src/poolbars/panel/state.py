@@ -138,6 +138,8 @@ class PanelState:
         if lane is not None:
             lane.state = "busy"
             lane.switch_task(first, label, t)
+            if lane.first is None:
+                lane.first = t
 
     def _settle(self, worker, index) -> bool:
         """Count `index` as settled in its worker's chunk; True if it was running."""
@@ -166,6 +168,9 @@ class PanelState:
         self.timeline.mark(str(worker), kinds.status(kind), error)
         counter = kinds.outcome(kind).counter
         setattr(self, counter, getattr(self, counter) + 1)
+        lane = self.lanes.get(str(worker))
+        if lane is not None:
+            lane.failed += 1
         self.failure_count += 1
         if len(self.failures) < MAX_FAILURES:
             name = f"worker {worker}" if worker is not None else None

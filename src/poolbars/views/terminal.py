@@ -74,6 +74,8 @@ def render(snapshot: dict):
             grid.add_row(*_lane_cells(lane, ProgressBar))
         if snapshot.get("more_lanes"):
             grid.add_row(_line(f"+{snapshot['more_lanes']} more", "dim"), "", "")
+    elif text.lanes_summary(snapshot):  # over: the lanes fold into one line, failures next
+        grid.add_row("", "", _line(text.lanes_summary(snapshot), "dim"))
     for failure in snapshot.get("failures", []):
         grid.add_row(_line(f"✗ {text.inert(failure['kind'])}", "red"),
                      _line(text.failure_where(failure)),
@@ -112,7 +114,19 @@ def _lane_cells(lane: dict, ProgressBar):
                       complete_style=style, finished_style="green")
     if lane.get("task") is None and not lane.get("desc"):
         bar = _line("")
-    return name, bar, _line(text.lane_detail(lane))
+    return name, bar, _detail_cell(lane)
+
+
+def _detail_cell(lane: dict):
+    """What the lane's task is at, cut where it does not fit, then its numbers (done,
+    failed, time, rate, ETA), never cut."""
+    from rich.table import Table
+
+    cell = Table.grid(padding=(0, 1))
+    cell.add_column(overflow="ellipsis")
+    cell.add_column(no_wrap=True)
+    cell.add_row(_line(text.lane_detail(lane)), _line(text.lane_numbers(lane), "dim"))
+    return cell
 
 
 def _line(plain: str, style: str = ""):
@@ -167,6 +181,8 @@ class LogView:
         self._new_messages(snapshot)
         if _counted_anything(snapshot):  # a lone pb.message() leaves only its line
             self._write(text.overall_line(snapshot) + " · " + text.counts(snapshot["overall"]))
+            if text.lanes_summary(snapshot):
+                self._write(text.lanes_summary(snapshot))
         for failure in snapshot.get("failures", []):
             self._write(f"--- {text.inert(failure['kind'])} in {text.failure_where(failure)} ---")
             self._write(text.failure_traceback(failure, indent="  "))

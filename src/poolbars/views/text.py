@@ -100,6 +100,44 @@ def overall_line(snapshot: Mapping[str, Any]) -> str:
     return f"{title} [{inert(snapshot.get('status', 'running'))}] {progress(snapshot)}"
 
 
+def lane_numbers(lane: dict) -> str:
+    """`✓ 12 · ✗ 2 · 0:03 · 1.5 it/s · ETA 0:04`: items done and failed on a lane, the
+    current item's time, the lane's rate and the task's time left (what is known)."""
+    parts = [f"✓ {lane.get('done', 0)}"]
+    if lane.get("failed"):
+        parts.append(f"✗ {lane['failed']}")
+    if lane.get("task") is not None or lane.get("elapsed"):
+        parts.append(duration(lane.get("elapsed")))
+    if lane.get("rate"):
+        parts.append(rate(lane["rate"]))
+    if lane.get("eta") is not None:
+        parts.append(f"ETA {duration(math.ceil(lane['eta']))}")
+    return " · ".join(parts)
+
+
+def lanes_summary(snapshot: Mapping[str, Any]) -> str:
+    """The lanes folded into one line once the run is over: `32 workers · 113 done · 7
+    failed (on 5 workers) · 2 crashed`; "" when there are no lanes."""
+    lanes = snapshot.get("lanes") or []
+    count = len(lanes) + (snapshot.get("more_lanes") or 0)
+    if not count:
+        return ""
+    workers = [lane for lane in lanes if not own_lane(lane)]
+    noun = "workers" if len(workers) == len(lanes) else "lanes"
+    parts = [f"{count} {noun if count != 1 else noun[:-1]}",
+             f"{sum(lane.get('done', 0) for lane in lanes)} done"]
+    failing = [lane for lane in lanes if lane.get("failed")]
+    if failing:
+        failed = sum(lane["failed"] for lane in failing)
+        on = len(failing)
+        parts.append(f"{failed} failed (on {on} {noun if on != 1 else noun[:-1]})")
+    for state in ("crashed", "setup failed"):
+        hit = sum(lane.get("state") == state for lane in lanes)
+        if hit:
+            parts.append(f"{hit} {state}")
+    return " · ".join(parts)
+
+
 def lane_detail(lane: dict) -> str:
     """What a lane's task is at: `item 3 · file a · 120/200 rows · loss=0.1 · writing`."""
     parts = []
@@ -118,7 +156,7 @@ def lane_detail(lane: dict) -> str:
 
 
 def lane_line(lane: dict) -> str:
-    head = f"{inert(lane['name'])} ({inert(lane['state'])})"
+    head = f"{inert(lane['name'])} ({inert(lane['state'])}) {lane_numbers(lane)}"
     detail = lane_detail(lane)
     return "  " + (f"{head} · {detail}" if detail else head)
 
@@ -163,6 +201,8 @@ def plain(snapshot: Mapping[str, Any]) -> str:
         lines += [lane_line(lane) for lane in snapshot.get("lanes", [])]
         if snapshot.get("more_lanes"):
             lines.append(f"  … {snapshot['more_lanes']} more lanes")
+    elif lanes_summary(snapshot):  # over: the lanes fold into one line, failures follow
+        lines.append("  " + lanes_summary(snapshot))
     lines += [failure_line(f) for f in snapshot.get("failures", [])]
     if snapshot.get("more_failures"):
         lines.append(f"  … {snapshot['more_failures']} more failures")
@@ -185,6 +225,12 @@ def html(snapshot: Mapping[str, Any]) -> str:
         "</div></div>",
         f"<div>{esc(counts(o))}</div>",
     ]
+    summary = lanes_summary(snapshot)
+    if summary:  # the lanes, folded into one line that opens to them
+        lanes = "".join(f"<div>{esc(lane_line(lane).strip())}</div>"
+                        for lane in snapshot.get("lanes", []))
+        rows.append(f'<details class="poolbars-lanes"><summary>{esc(summary)}</summary>'
+                    f'<div style="color:#616161">{lanes}</div></details>')
     for failure in snapshot.get("failures", []):
         rows.append(
             f'<details style="color:#d32f2f"><summary>{esc(failure_line(failure).strip())}'
