@@ -108,6 +108,9 @@ export function lane(key, over = {}) {
     postfix: [],
     elapsed: 1.5,
     done: 2,
+    failed: 0,
+    rate: null,
+    eta: null,
     ...over,
   };
 }
