@@ -33,6 +33,7 @@ const SECTIONS = /** @type {Record<Trait, Section[]>} */ ({
   more_lanes: ["more"],
   failures: ["failures"],
   more_failures: ["failures"],
+  failure_groups: ["failures"],
   timeline: ["timeline"],
   stoppable: ["stop"],
   stopping: ["stop"],
@@ -206,7 +207,7 @@ export class Panel {
     if (sections.has("lanes")) this.lanes.update(s.lanes, drift, s.overall.unit);
     if (sections.has("more")) this.updateMoreLanes(s.more_lanes);
     if (sections.has("lanes") || sections.has("more")) this.updateFold(s);
-    if (sections.has("failures")) this.failures.update(s.failures, s.more_failures);
+    if (sections.has("failures")) this.failures.update(s.failures, s.more_failures, s.failure_groups);
     if (sections.has("stop")) this.updateStop(s);
     if (sections.has("timeline")) {
       this.timelineStale = true;

@@ -16,6 +16,7 @@ export const TRAITS = /** @type {const} */ ([
   "more_lanes",
   "failures",
   "more_failures",
+  "failure_groups",
   "timeline",
   "stoppable",
   "stopping",
@@ -76,6 +77,15 @@ export const TRAITS = /** @type {const} */ ([
  */
 
 /**
+ * Failures of one kind and message shape.
+ * @typedef {object} FailureGroup
+ * @property {string} kind `error` · `timeout` · `crashed`
+ * @property {string} shape the error's first line, numbers and quoted text made "…"
+ * @property {number} count
+ * @property {number[]} items the smallest of their item indices, sorted
+ */
+
+/**
  * One chunk of items run on a lane: times in seconds after `t0`.
  * @typedef {object} Block
  * @property {number} start
@@ -110,6 +120,7 @@ export const TRAITS = /** @type {const} */ ([
  * @property {number} more_lanes
  * @property {Failure[]} failures
  * @property {number} more_failures
+ * @property {FailureGroup[]} failure_groups every item failure, by kind and message shape
  * @property {Timeline} timeline empty when the model has none (older Python, old notebook)
  * @property {boolean} stoppable the run is in background mode: Stop may be used
  * @property {boolean} stopping Stop was pressed and the pool is draining
@@ -141,6 +152,7 @@ export function withTrait(s, name, raw) {
     case "lanes": s.lanes = list(raw).map(readLane); break;
     case "more_lanes": s.more_lanes = int(raw); break;
     case "failures": s.failures = list(raw).map(readFailure); break;
+    case "failure_groups": s.failure_groups = list(raw).map(readFailureGroup); break;
     case "more_failures": s.more_failures = int(raw); break;
     case "timeline": s.timeline = readTimeline(raw); break;
     case "stoppable": s.stoppable = raw === true; break;
@@ -201,6 +213,15 @@ export function readLane(raw, i) {
     stalled: o.stalled === true,
     spark: readSpark(o.spark),
   };
+}
+
+/**
+ * @param {unknown} raw
+ * @returns {FailureGroup}
+ */
+export function readFailureGroup(raw) {
+  const o = obj(raw);
+  return { kind: str(o.kind), shape: str(o.shape), count: int(o.count), items: list(o.items).map(int) };
 }
 
 /**

@@ -144,3 +144,39 @@ def test_the_log_views_final_summary_has_the_lanes_line():
     lines = out.getvalue().splitlines()
     assert lines[1].startswith("Convert [failed]")
     assert lines[2] == "1 worker · 2 done · 1 failed (on 1 worker)"
+
+
+def many_failures_snapshot(failing=70):
+    s = PanelState("Shards")
+    s.fold((ev.WORKER, 0, "idle", 1))
+    s.fold((ev.SEEN, 0, 200))
+    for i in reversed(range(failing)):  # the newest first: the views sort by index
+        error = f"ValueError: shard {i} is corrupt" if i % 10 else f"KeyError: 'part {i}'"
+        s.fold((ev.FAIL, 0, i, str(i), "error", error, f"Traceback\n{error}\n", 1, 2.0))
+    s.fold((ev.END, "failed", 5.0))
+    return s.snapshot(now=5.0)
+
+
+def test_many_failures_show_as_one_line_per_shape_in_every_text_view():
+    final = many_failures_snapshot()
+    lines = text.plain(final).splitlines()
+    smallest = [str(i) for i in range(70) if i % 10][:50]  # the first 50 listed, of 63
+    assert lines[3:] == [
+        "  ✗ error ×7: KeyError: '…' (items 0, 10, 20, 30, 40, 50, 60)",
+        f"  ✗ error ×63: ValueError: shard … is corrupt (items {', '.join(smallest)} … +13 more)",
+    ]
+    assert "KeyError: &#x27;…&#x27; (items 0, 10" in text.html(final)
+    out = io.StringIO()
+    LogView("Shards", stream=out).close(final)
+    assert "✗ error ×63: ValueError: shard … is corrupt (items 1, 2" in out.getvalue()
+    from rich.console import Console
+
+    screen = io.StringIO()
+    Console(file=screen, width=160).print(render(final))
+    assert "✗ error ×63" in screen.getvalue() and "+50 more failures" not in screen.getvalue()
+
+
+def test_a_few_failures_are_listed_each_by_item_index():
+    final = many_failures_snapshot(failing=4)
+    assert [line.split(":")[1] for line in text.plain(final).splitlines()[3:]] == [
+        " item 0 on worker 0", " item 1 on worker 0", " item 2 on worker 0", " item 3 on worker 0"]

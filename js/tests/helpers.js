@@ -203,6 +203,7 @@ export function snapshot(over = {}) {
     more_lanes: 0,
     failures: [],
     more_failures: 0,
+    failure_groups: [],
     ...over,
   };
 }

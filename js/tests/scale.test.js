@@ -104,3 +104,42 @@ describe("the fold", () => {
     assert.equal(lanesSummary([], 0), "");
   });
 });
+
+describe("failure groups", () => {
+  const failures = [90, 5, 22].map((i) => failure({ index: i, label: String(i), error: `ValueError: shard ${i} is corrupt` }));
+  const groups = [
+    { kind: "error", shape: "ValueError: shard … is corrupt", count: 7, items: [5, 22, 39, 56, 73, 90, 107] },
+    { kind: "timeout", shape: "TaskTimeout: item took longer than … s", count: 60, items: [1, 2, 3] },
+  ];
+
+  test("failures are listed by item index", () => {
+    const { root } = mount({ failures });
+    const labels = [...root.querySelectorAll(".pb-failure-label")].map((e) => e.textContent);
+    assert.deepEqual(labels, ["5", "22", "90"]);
+    assert.ok(root.querySelector(".pb-group-list")?.hidden, "three failures: no groups");
+    assert.ok(root.querySelector(".pb-each")?.hasAttribute("open"));
+  });
+
+  test("many failures: one line per shape with its count, opening to its items; the rows fold", () => {
+    const { root } = mount({ failures, more_failures: 64, failure_groups: groups });
+    const rows = [...root.querySelectorAll(".pb-group")];
+    assert.equal(rows.length, 2);
+    assert.equal(text(rows[0], ".pb-group-shape"), "ValueError: shard … is corrupt");
+    assert.equal(text(rows[0], ".pb-group-count"), "×7");
+    assert.equal(text(rows[0], ".pb-group-items"), "items 5, 22, 39, 56, 73, 90, 107");
+    assert.equal(text(rows[1], ".pb-group-items"), "items 1, 2, 3 … +57 more");
+    assert.equal(rows[1].getAttribute("data-kind"), "timeout");
+    assert.equal(rows[0].hasAttribute("open"), false);
+    assert.equal(root.querySelector(".pb-each")?.hasAttribute("open"), false);
+    assert.equal(text(root, ".pb-each-line"), "the first 3 failures, with tracebacks");
+    assert.equal(text(root, ".pb-failures-count"), "67 failures");
+  });
+
+  test("the user's opening of the folded rows survives later updates", () => {
+    const { root, model } = mount({ failures, more_failures: 64, failure_groups: groups });
+    const each = /** @type {HTMLDetailsElement} */ (root.querySelector(".pb-each"));
+    each.open = true;
+    model.set("more_failures", 70);
+    assert.ok(each.open);
+  });
+});

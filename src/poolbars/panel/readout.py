@@ -35,6 +35,7 @@ def snapshot(state: PanelState, now: Optional[float] = None) -> snap.Snapshot:
         "more_lanes": max(len(lanes) - MAX_LANES, 0),
         "failures": [f.to_dict() for f in state.failures],
         "more_failures": state.failure_count - len(state.failures),
+        "failure_groups": state.groups.view(),
         "stoppable": state.stoppable and state.status == "running",
         "stopping": state.stopping,
     }

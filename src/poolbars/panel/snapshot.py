@@ -4,7 +4,7 @@ types with JSDoc and what docs/snapshot.md describes (tests/test_snapshot_contra
 holds them all to these types).
 
 The names match the JSDoc typedefs of js/state.js one for one (`Snapshot`, `Overall`,
-`Lane`, `Failure`, `Timeline`, `TimelineLane`, `Block`). The vocabularies (panel status,
+`Lane`, `Failure`, `FailureGroup`, `Timeline`, `TimelineLane`, `Block`). The vocabularies (panel status,
 worker and lane states, failure kinds, timeline block statuses) are `Literal`s, here only.
 `Number` is a count that may be a bar's (any number), `float` a time or rate.
 """
@@ -97,6 +97,15 @@ class Failure(TypedDict):
     attempts: int
 
 
+class FailureGroup(TypedDict):
+    """Failures of one kind and message shape (an item of `failure_groups`)."""
+
+    kind: ItemFailureKind  # a worker's own failures (no item) are not grouped
+    shape: str  # the error's first line, numbers and quoted text made "…"
+    count: int
+    items: list[int]  # the smallest of their item indices, sorted
+
+
 Block = tuple[float, float, BlockStatus, str, str]
 """A timeline block on the wire: a list of these BLOCK_FIELDS."""
 
@@ -126,6 +135,7 @@ class _Snapshot(TypedDict):
     more_lanes: int
     failures: list[Failure]
     more_failures: int
+    failure_groups: list[FailureGroup]
     stoppable: bool
     stopping: bool
 

@@ -76,13 +76,23 @@ def render(snapshot: dict):
             grid.add_row(_line(f"+{snapshot['more_lanes']} more", "dim"), "", "")
     elif text.lanes_summary(snapshot):  # over: the lanes fold into one line, failures next
         grid.add_row("", "", _line(text.lanes_summary(snapshot), "dim"))
-    for failure in snapshot.get("failures", []):
+    _failure_rows(grid, snapshot)
+    return grid
+
+
+def _failure_rows(grid, snapshot: dict) -> None:
+    """One row per failure by item index, or per group of them when there are many."""
+    if text.grouped(snapshot):
+        for group in snapshot["failure_groups"]:
+            grid.add_row(_line(f"✗ {text.inert(group['kind'])} ×{group['count']}", "red"),
+                         _line(text.group_items(group)), _line(text.inert(group["shape"]), "red"))
+        return
+    for failure in text.by_index(snapshot.get("failures", [])):
         grid.add_row(_line(f"✗ {text.inert(failure['kind'])}", "red"),
                      _line(text.failure_where(failure)),
                      _line(text.inert(failure["error"]), "red"))
     if snapshot.get("more_failures"):
         grid.add_row(_line(f"+{snapshot['more_failures']} more failures", "red"), "", "")
-    return grid
 
 
 def _overall_bar(o: dict, status: str, total, width: int = 24):
@@ -183,6 +193,9 @@ class LogView:
             self._write(text.overall_line(snapshot) + " · " + text.counts(snapshot["overall"]))
             if text.lanes_summary(snapshot):
                 self._write(text.lanes_summary(snapshot))
+        if text.grouped(snapshot):  # many failures: by kind and shape, then the first ones
+            for group in snapshot["failure_groups"]:
+                self._write(text.group_line(group).strip())
         for failure in snapshot.get("failures", []):
             self._write(f"--- {text.inert(failure['kind'])} in {text.failure_where(failure)} ---")
             self._write(text.failure_traceback(failure, indent="  "))

@@ -187,6 +187,44 @@ def failure_line(failure: dict) -> str:
             f"{inert(failure['error'])}")
 
 
+GROUP_AFTER = 5  # past this many failures, shown by group (when fewer shapes than failures)
+
+
+def grouped(snapshot: Mapping[str, Any]) -> bool:
+    """Whether to show the failures by kind and message shape (as the widget does)."""
+    groups = snapshot.get("failure_groups") or []
+    total = len(snapshot.get("failures") or []) + (snapshot.get("more_failures") or 0)
+    return total > GROUP_AFTER and 0 < len(groups) < total
+
+
+def by_index(failures: list) -> list:
+    """Failures by item index; a worker's own (no index) first."""
+    return sorted(failures, key=lambda f: -1 if f.get("index") is None else f["index"])
+
+
+def group_items(group: dict) -> str:
+    """`items 5, 22, 39` and `… +N more` past those listed."""
+    items, more = group.get("items") or [], group["count"] - len(group.get("items") or [])
+    listed = f"item{'s' if len(items) != 1 else ''} {', '.join(map(str, items))}" if items else ""
+    return f"{listed}{' ' if listed else ''}… +{more} more" if more > 0 else listed
+
+
+def group_line(group: dict) -> str:
+    """`  ✗ error ×7: ValueError: shard … is corrupt (items 5, 22, 39)`."""
+    return (f"  ✗ {inert(group['kind'])} ×{group['count']}: {inert(group['shape'])}"
+            f" ({group_items(group)})")
+
+
+def failure_lines(snapshot: Mapping[str, Any]) -> list[str]:
+    """The failures as lines: by group when there are many, else each, by item index."""
+    if grouped(snapshot):
+        return [group_line(g) for g in snapshot["failure_groups"]]
+    lines = [failure_line(f) for f in by_index(snapshot.get("failures", []))]
+    if snapshot.get("more_failures"):
+        lines.append(f"  … {snapshot['more_failures']} more failures")
+    return lines
+
+
 def failure_traceback(failure: dict, indent: str = "") -> str:
     """A failure's traceback, its lines kept, every other control character escaped; with
     `indent`, no line of it can pass for a line of the log's own."""
@@ -203,10 +241,7 @@ def plain(snapshot: Mapping[str, Any]) -> str:
             lines.append(f"  … {snapshot['more_lanes']} more lanes")
     elif lanes_summary(snapshot):  # over: the lanes fold into one line, failures follow
         lines.append("  " + lanes_summary(snapshot))
-    lines += [failure_line(f) for f in snapshot.get("failures", [])]
-    if snapshot.get("more_failures"):
-        lines.append(f"  … {snapshot['more_failures']} more failures")
-    return "\n".join(lines)
+    return "\n".join(lines + failure_lines(snapshot))
 
 
 def html(snapshot: Mapping[str, Any]) -> str:
@@ -231,7 +266,10 @@ def html(snapshot: Mapping[str, Any]) -> str:
                         for lane in snapshot.get("lanes", []))
         rows.append(f'<details class="poolbars-lanes"><summary>{esc(summary)}</summary>'
                     f'<div style="color:#616161">{lanes}</div></details>')
-    for failure in snapshot.get("failures", []):
+    if grouped(snapshot):
+        rows += [f'<div style="color:#d32f2f;font-weight:600">{esc(group_line(g).strip())}</div>'
+                 for g in snapshot["failure_groups"]]
+    for failure in by_index(snapshot.get("failures", [])):
         rows.append(
             f'<details style="color:#d32f2f"><summary>{esc(failure_line(failure).strip())}'
             '</summary><pre style="white-space:pre-wrap">'
