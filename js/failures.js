@@ -125,7 +125,8 @@ export class FailureList {
       () => this.createGroupRow(), updateGroupRow);
     setHidden(this.groups, !byGroup);
     setHidden(this.eachLine, !byGroup);
-    setText(this.eachLine, `the first ${formatCount(failures.length)} ${failures.length === 1 ? "failure" : "failures"}, with tracebacks`);
+    setText(this.eachLine, more > 0 ? `the first ${formatCount(failures.length)} failures, with tracebacks` :
+      "each failure, with its traceback");
     // grouping folds the rows once, when it begins; ungrouped, they are always shown
     if ((byGroup !== this.wasGrouped || !byGroup) && this.each.open === byGroup) this.each.open = !byGroup;
     this.wasGrouped = byGroup;

@@ -78,8 +78,19 @@ def test_32_workers_scroll_while_running_and_fold_into_one_line_at_the_end(open_
     # the summary line is right under the bar, and the failures right under it
     assert 0 <= layout["foldTop"] - layout["barBottom"] < 60, layout
     assert 0 <= layout["failuresTop"] - layout["foldBottom"] < 30, layout
-    labels = sorted(int(f["label"]) for f in final["failures"])
-    assert labels == list(nbs.WIDE_FAILING), final["failures"]
+    # 7 failures of one shape: one line, opening to its items; the rows, by index, fold
+    assert [int(f["label"]) for f in final["failures"]] == list(nbs.WIDE_FAILING)
+    group = panel.locator(".pb-group")
+    assert group.count() == 1
+    assert group.locator(".pb-group-shape").inner_text() == "ValueError: shard … is corrupt"
+    assert group.locator(".pb-group-count").inner_text() == f"×{bad}"
+    items = group.locator(".pb-group-items")
+    assert not items.is_visible()
+    group.locator("summary").click()
+    items.wait_for(state="visible", timeout=5_000)
+    assert items.inner_text() == "items " + ", ".join(map(str, nbs.WIDE_FAILING))
+    assert not panel.locator(".pb-failure").first.is_visible()  # folded under a line
+    panel.screenshot(path=str(artifacts / "lab-wide-final-group-open.png"))
 
     fold = panel.locator(".pb-fold")
     fold.click()
