@@ -180,3 +180,24 @@ def test_a_few_failures_are_listed_each_by_item_index():
     final = many_failures_snapshot(failing=4)
     assert [line.split(":")[1] for line in text.plain(final).splitlines()[3:]] == [
         " item 0 on worker 0", " item 1 on worker 0", " item 2 on worker 0", " item 3 on worker 0"]
+
+
+def test_a_terminal_of_many_lanes_shows_the_failing_and_busy_ones_and_counts_the_rest():
+    s = PanelState("Wide")
+    for w in range(40):
+        s.fold((ev.WORKER, w, "idle", 100 + w))
+    for w in (3, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 20, 21, 22, 23, 24, 25):
+        s.fold((ev.START, w, w, 1, str(w), 1.0))
+    s.fold((ev.FAIL, 3, 3, "3", "error", "E", "", 1, 2.0))
+    s.fold((ev.WORKER, 7, "crashed", 107))
+    snapshot = s.snapshot(now=3.0)
+    lanes, more = text.shown_lanes(snapshot)
+    keys = [int(lane["key"]) for lane in lanes]
+    assert len(keys) == text.MANY_LANES and more == 40 - text.MANY_LANES
+    assert {3, 7} <= set(keys) and keys == sorted(keys)  # failing first, then busy, in order
+    assert all(lane["state"] == "busy" for lane in lanes if int(lane["key"]) not in (3, 7))
+    from rich.console import Console
+
+    screen = io.StringIO()
+    Console(file=screen, width=160).print(render(snapshot))
+    assert "+24 more" in screen.getvalue() and "worker 7 crashed" in screen.getvalue()

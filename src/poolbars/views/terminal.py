@@ -69,11 +69,12 @@ def render(snapshot: dict):
     grid.add_row(_line(text.inert(snapshot.get("title") or "poolbars"), "bold"), bar,
                  _line(f"{text.progress(snapshot)}  [{text.inert(status)}]", style))
     grid.add_row("", "", _line(text.counts(o), "dim"))
-    if status == "running":
-        for lane in snapshot.get("lanes", []):
+    if status == "running":  # many lanes: the failing and busy ones, the rest counted
+        lanes, more = text.shown_lanes(snapshot)
+        for lane in lanes:
             grid.add_row(*_lane_cells(lane, ProgressBar))
-        if snapshot.get("more_lanes"):
-            grid.add_row(_line(f"+{snapshot['more_lanes']} more", "dim"), "", "")
+        if more:
+            grid.add_row(_line(f"+{more} more", "dim"), "", "")
     elif text.lanes_summary(snapshot):  # over: the lanes fold into one line, failures next
         grid.add_row("", "", _line(text.lanes_summary(snapshot), "dim"))
     _failure_rows(grid, snapshot)

@@ -115,6 +115,26 @@ def lane_numbers(lane: dict) -> str:
     return " · ".join(parts)
 
 
+MANY_LANES = 16  # past this many lanes a terminal shows the ones at work or in trouble
+
+
+def _lane_rank(lane: dict) -> int:
+    if lane.get("state") in ("crashed", "setup failed") or lane.get("failed"):
+        return 0
+    return 1 if lane.get("state") in ("busy", "running") else 2
+
+
+def shown_lanes(snapshot: Mapping[str, Any], limit: int = MANY_LANES) -> tuple[list, int]:
+    """At most `limit` lanes, in their order, the failing then the busy ones picked first,
+    and how many lanes are left out (the snapshot's unlisted ones included)."""
+    lanes = list(snapshot.get("lanes") or [])
+    more = snapshot.get("more_lanes") or 0
+    if len(lanes) <= limit:
+        return lanes, more
+    picked = sorted(sorted(range(len(lanes)), key=lambda i: _lane_rank(lanes[i]))[:limit])
+    return [lanes[i] for i in picked], more + len(lanes) - limit
+
+
 def lanes_summary(snapshot: Mapping[str, Any]) -> str:
     """The lanes folded into one line once the run is over: `32 workers · 113 done · 7
     failed (on 5 workers) · 2 crashed`; "" when there are no lanes."""
