@@ -340,6 +340,70 @@ def _inner_bars(x):
     return x
 
 
+# -- many failures -----------------------------------------------------------------------------
+
+def corrupt(x):
+    if x % 3 == 0:
+        raise KeyError(f"part-{x}")
+    raise ValueError(f"shard {x} is corrupt")
+
+
+def failures(count: int, repeat: int) -> list[str]:
+    """`count` failures: folded into a panel's state (time per fold, snapshot time and size),
+    and a real pool map where every item fails, against the same map succeeding."""
+    from poolbars.views import text
+
+    error_tb = ("Traceback (most recent call last):\n" + "  File \"task.py\", line 12, in "
+                "work\n    parse(x)\n" * 3)
+    events = [(ev.FAIL, i % 64, i, f"'/data/part-{i:05d}.parquet'", "error",
+               f"ValueError: shard {i} is corrupt" if i % 3 else f"KeyError: 'part-{i}'",
+               error_tb + f"ValueError: shard {i} is corrupt\n", 1, 3.0)
+              for i in range(count)]
+    folds, snaps = [], []
+    for _ in range(repeat):
+        state = PanelState("failures")
+        state.fold((ev.SEEN, 0, count))
+        for w in range(64):
+            state.fold((ev.WORKER, w, "busy", 1000 + w))
+        t0 = time.perf_counter()
+        for event in events:
+            state.fold(event)
+        folds.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        snapshot = state.snapshot()
+        json.dumps(snapshot)
+        text.plain(snapshot)
+        snaps.append(time.perf_counter() - t0)
+    size = len(json.dumps(snapshot))
+    fold_us = statistics.median(folds) / count * 1e6
+    snap_ms = statistics.median(snaps) * 1000
+    runs = interleave({
+        "every item fails": lambda: _map_timed(corrupt, count),
+        "every item succeeds": lambda: _map_timed(square, count)}, repeat)
+    bad, good = statistics.median(runs["every item fails"]), statistics.median(
+        runs["every item succeeds"])
+    MEASURED.update(failures_fold_us=fold_us, failures_snapshot_ms=snap_ms,
+                    failures_snapshot_kb=size / 1024)
+    return ["### Many failures", "",
+            "| measure | value | target |", "|---|---|---|",
+            f"| fold one failure into the panel's state ({count:,} failures, 2 shapes) | "
+            f"{fold_us:.1f} µs | |",
+            f"| snapshot + JSON + text fallback after {count:,} failures | {snap_ms:.1f} ms | "
+            "≤ 10 ms |",
+            f"| snapshot after {count:,} failures (JSON, 64 lanes listed) | {size / 1024:.1f} KB "
+            "| ≤ 48 KB |",
+            f"| Pool(2).map of {count:,} items, every one failing (on_error=\"return\") | "
+            f"{_secs(bad)} | |",
+            f"| the same map, every item succeeding | {_secs(good)} | |", ""]
+
+
+def _map_timed(fn, count: int) -> float:
+    with pb.Pool(PROCESSES, display=None, on_error="return") as pool:
+        t0 = time.perf_counter()
+        pool.map(fn, range(count))
+        return time.perf_counter() - t0
+
+
 # -- scale -----------------------------------------------------------------------------------
 
 def _reporter_process(address, authkey, seconds, bars):
@@ -498,6 +562,7 @@ def main(argv=None) -> int:
         w3(8 if q else 64, repeat),
         micro(20_000 if q else 2_000_000, repeat),
         front_end(10 if q else 200),
+        failures(1_000 if q else 10_000, repeat),
         scale(4 if q else 256, 1.0 if q else 10.0, 10_000 if q else 1_000_000),
     ]
     lines = ["# Benchmark results", "", f"`python bench/run.py{' --quick' if q else ''}`, "

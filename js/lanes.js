@@ -1,14 +1,15 @@
 /**
  * The lane rows: one per worker (or stand-alone bar), keyed by `lane.key` and
  * updated in place. A row: state dot + name · task label + desc · inner bar ·
- * `n/total unit` · time on the task · items done · throughput sparkline; a second
- * line for the message
- * and postfix pairs appears only when there is one.
+ * `n/total unit` · time on the task and its ETA · items done and failed · the lane's
+ * rate · throughput sparkline; a second line for the message and postfix pairs
+ * appears only when there is one. Past MANY_LANES rows the list has a bounded height
+ * and scrolls, with the lanes of crashed workers and failed items on top.
  * @module lanes
  */
 
 import { h, reconcile, setAttr, setHidden, setText, setWidth } from "./dom.js";
-import { formatCount, formatDuration, formatFraction, formatPercent, fraction } from "./format.js";
+import { formatCount, formatDuration, formatFraction, formatPercent, formatRate, fraction } from "./format.js";
 import { createSparkline, updateSparkline } from "./sparkline.js";
 
 /** @typedef {import("./state.js").Lane} Lane */
@@ -23,7 +24,10 @@ import { createSparkline, updateSparkline } from "./sparkline.js";
  * @property {HTMLElement} fill
  * @property {HTMLElement} count
  * @property {HTMLElement} time
+ * @property {HTMLElement} eta
  * @property {HTMLElement} done
+ * @property {HTMLElement} failed
+ * @property {HTMLElement} rate
  * @property {SVGSVGElement} spark
  * @property {HTMLElement} info
  * @property {HTMLElement} message
@@ -31,6 +35,50 @@ import { createSparkline, updateSparkline } from "./sparkline.js";
  */
 
 /** @typedef {import("./dom.js").Row<LaneParts>} LaneRow */
+
+/** Past this many lanes the list scrolls in a bounded height, failing lanes first. */
+export const MANY_LANES = 16;
+
+/** Lane states that mean the worker itself is in trouble. */
+const BROKEN = new Set(["crashed", "setup failed"]);
+
+/**
+ * The lanes in the order to draw: as sent, or past MANY_LANES the failing ones
+ * (a broken worker, or items failed there) first, each group in its own order.
+ * @param {Lane[]} lanes
+ * @returns {Lane[]}
+ */
+export function laneOrder(lanes) {
+  if (lanes.length <= MANY_LANES) return lanes;
+  const failing = (/** @type {Lane} */ lane) => BROKEN.has(lane.state) || lane.failed > 0;
+  return [...lanes.filter(failing), ...lanes.filter((lane) => !failing(lane))];
+}
+
+/**
+ * The lanes folded into one line once the run is over: `32 workers · 113 done ·
+ * 7 failed (on 5 workers) · 1 crashed` (as the text views' `lanes_summary`).
+ * @param {Lane[]} lanes
+ * @param {number} more lanes not listed
+ * @returns {string}
+ */
+export function lanesSummary(lanes, more) {
+  const count = lanes.length + more;
+  if (count === 0) return "";
+  const workers = lanes.filter((lane) => !lane.key.includes(":")).length === lanes.length;
+  const noun = (/** @type {number} */ n) => `${workers ? "worker" : "lane"}${n === 1 ? "" : "s"}`;
+  const parts = [`${formatCount(count)} ${noun(count)}`,
+    `${formatCount(lanes.reduce((sum, lane) => sum + lane.done, 0))} done`];
+  const failing = lanes.filter((lane) => lane.failed > 0);
+  if (failing.length > 0) {
+    const failed = failing.reduce((sum, lane) => sum + lane.failed, 0);
+    parts.push(`${formatCount(failed)} failed (on ${failing.length} ${noun(failing.length)})`);
+  }
+  for (const state of BROKEN) {
+    const hit = lanes.filter((lane) => lane.state === state).length;
+    if (hit > 0) parts.push(`${hit} ${state}`);
+  }
+  return parts.join(" · ");
+}
 
 /** States in which a lane is not working on anything: the row is greyed. */
 const RESTING = new Set(["idle", "exited", "pending", "starting"]);
@@ -94,12 +142,13 @@ export class LaneList {
     reconcile(
       this.el,
       this.rows,
-      lanes,
+      laneOrder(lanes),
       (lane) => lane.key,
       () => this.createRow(),
       (row, lane) => updateRow(row, lane, drift, itemUnit),
     );
     setHidden(this.el, lanes.length === 0);
+    setAttr(this.el, "data-many", lanes.length > MANY_LANES ? "" : null);
   }
 
   /** @returns {LaneRow} */
@@ -115,7 +164,10 @@ export class LaneList {
     bar.setAttribute("aria-valuemin", "0");
     const count = h(doc, "span", "pb-lane-count");
     const time = h(doc, "span", "pb-lane-time");
+    const eta = h(doc, "span", "pb-lane-eta");
     const done = h(doc, "span", "pb-lane-done");
+    const failed = h(doc, "span", "pb-lane-failed");
+    const rate = h(doc, "span", "pb-lane-rate");
     const spark = createSparkline(doc, "pb-lane-spark");
     const message = h(doc, "span", "pb-message");
     const postfix = h(doc, "span", "pb-postfix");
@@ -125,13 +177,14 @@ export class LaneList {
       h(doc, "span", "pb-lane-task", [task, desc]),
       bar,
       count,
-      time,
-      done,
+      h(doc, "span", "pb-lane-clock", [time, eta]),
+      h(doc, "span", "pb-lane-tally", [done, failed]),
+      rate,
       spark,
       info,
     ]);
     el.setAttribute("role", "listitem");
-    return { el, dot, name, task, desc, bar, fill, count, time, done, spark, info, message, postfix };
+    return { el, dot, name, task, desc, bar, fill, count, time, eta, done, failed, rate, spark, info, message, postfix };
   }
 }
 
@@ -173,12 +226,33 @@ function updateRow(row, lane, drift, itemUnit) {
     timed ? "time on this task" : null);
   setText(row.done, lane.done > 0 ? `✓ ${formatCount(lane.done)}` : "");
   setAttr(row.done, "title", lane.done > 0 ? `${lane.done} finished by ${lane.name || "this lane"}` : null);
+  updateNumbers(row, lane, ticking ? drift : 0, itemUnit);
   updateSparkline(row.spark, lane.spark, itemUnit);
 
   setText(row.message, lane.message);
   setHidden(row.message, lane.message === "");
   updatePostfix(row.postfix, lane.postfix);
   setHidden(row.info, lane.message === "" && lane.postfix.length === 0);
+}
+
+/**
+ * The task's time left, the items failed on the lane, and its rate.
+ * @param {LaneRow} row
+ * @param {Lane} lane
+ * @param {number} drift seconds since the snapshot, while the lane's clock runs
+ * @param {string} itemUnit
+ */
+function updateNumbers(row, lane, drift, itemUnit) {
+  // an estimate of time left rounds up: "0:00" would claim the task is over
+  const eta = lane.eta === null ? "" : `ETA ${formatDuration(Math.ceil(Math.max(0, lane.eta - drift)))}`;
+  setText(row.eta, eta);
+  setHidden(row.eta, eta === "");
+  setAttr(row.eta, "title", eta ? "time left on this task, at its pace so far" : null);
+  setText(row.failed, lane.failed > 0 ? `✗ ${formatCount(lane.failed)}` : "");
+  setHidden(row.failed, lane.failed === 0);
+  setAttr(row.failed, "title", lane.failed > 0 ? `${lane.failed} failed on ${lane.name || "this lane"} (errors, timeouts, crashes)` : null);
+  setText(row.rate, formatRate(lane.rate, itemUnit || "it"));
+  setAttr(row.rate, "title", lane.rate === null ? null : "items this lane settles per second");
 }
 
 /**

@@ -2,7 +2,9 @@
  * The whole panel: header (title, status badge, count chips, Stop button), the
  * overall bar and its line of numbers with a throughput sparkline, the view tabs
  * (Lanes / Timeline, once there is a timeline), the lane rows and `+N more
- * workers` or the timeline, and the failures.
+ * workers` or the timeline, and the failures. Once the run is over the lanes fold
+ * into one summary line (a button that opens them), so the totals and the failures
+ * come first under the bar.
  * Built once; `update` rewrites only the sections whose traits changed, and
  * within them only the nodes whose content changed.
  * @module panel
@@ -11,7 +13,7 @@
 import { h, setAttr, setDisabled, setHidden, setText, setWidth } from "./dom.js";
 import { FailureList } from "./failures.js";
 import { formatCount, formatDuration, formatFraction, formatPercent, formatRate } from "./format.js";
-import { LaneList } from "./lanes.js";
+import { LaneList, lanesSummary } from "./lanes.js";
 import { createSparkline, updateSparkline } from "./sparkline.js";
 import { TRAITS, failedCount, processedCount } from "./state.js";
 import { TimelineView } from "./timeline.js";
@@ -31,6 +33,7 @@ const SECTIONS = /** @type {Record<Trait, Section[]>} */ ({
   more_lanes: ["more"],
   failures: ["failures"],
   more_failures: ["failures"],
+  failure_groups: ["failures"],
   timeline: ["timeline"],
   stoppable: ["stop"],
   stopping: ["stop"],
@@ -151,7 +154,18 @@ export class Panel {
 
     this.lanes = new LaneList(doc);
     this.moreLanes = h(doc, "div", "pb-more pb-more-lanes");
-    this.lanesView = h(doc, "div", "pb-view pb-view-lanes", [this.lanes.el, this.moreLanes]);
+    /** The lanes, opened from their summary line once the run is over (the user's choice). */
+    this.lanesOpen = false;
+    this.fold = h(doc, "button", "pb-fold");
+    this.fold.type = "button";
+    this.fold.hidden = true;
+    this.onFoldClick = () => {
+      this.lanesOpen = !this.lanesOpen;
+      if (this.last) this.updateFold(this.last);
+    };
+    this.fold.addEventListener("click", this.onFoldClick);
+    this.laneBody = h(doc, "div", "pb-lane-body", [this.lanes.el, this.moreLanes]);
+    this.lanesView = h(doc, "div", "pb-view pb-view-lanes", [this.fold, this.laneBody]);
     this.timeline = new TimelineView(doc);
     this.timeline.el.hidden = true;
     this.failures = new FailureList(doc);
@@ -170,6 +184,7 @@ export class Panel {
   /** Remove every listener the panel added. */
   destroy() {
     this.stop.removeEventListener("click", this.onStopClick);
+    this.fold.removeEventListener("click", this.onFoldClick);
     this.views.removeEventListener("click", this.onTabClick);
     this.timeline.destroy();
   }
@@ -191,7 +206,8 @@ export class Panel {
     if (sections.has("overall")) this.updateOverall(s, drift);
     if (sections.has("lanes")) this.lanes.update(s.lanes, drift, s.overall.unit);
     if (sections.has("more")) this.updateMoreLanes(s.more_lanes);
-    if (sections.has("failures")) this.failures.update(s.failures, s.more_failures);
+    if (sections.has("lanes") || sections.has("more")) this.updateFold(s);
+    if (sections.has("failures")) this.failures.update(s.failures, s.more_failures, s.failure_groups);
     if (sections.has("stop")) this.updateStop(s);
     if (sections.has("timeline")) {
       this.timelineStale = true;
@@ -304,6 +320,20 @@ export class Panel {
     // an estimate of time left rounds up: "0:00" would claim the run is over
     setText(this.eta, showEta ? `ETA ${formatDuration(Math.ceil(Math.max(0, (o.eta ?? 0) - drift)))}` : "");
     setHidden(this.eta, !showEta);
+  }
+
+  /**
+   * Over: the lanes fold into their summary line, opened by a click; running: no fold.
+   * @param {Snapshot} s
+   */
+  updateFold(s) {
+    const summary = s.status === "running" ? "" : lanesSummary(s.lanes, s.more_lanes);
+    const folded = summary !== "" && !this.lanesOpen;
+    setText(this.fold, summary);
+    setHidden(this.fold, summary === "");
+    setAttr(this.fold, "aria-expanded", summary === "" ? null : String(this.lanesOpen));
+    setAttr(this.fold, "title", summary === "" ? null : this.lanesOpen ? "hide the lanes" : "show the lanes");
+    setHidden(this.laneBody, folded);
   }
 
   /** @param {number} more */

@@ -16,6 +16,7 @@ export const TRAITS = /** @type {const} */ ([
   "more_lanes",
   "failures",
   "more_failures",
+  "failure_groups",
   "timeline",
   "stoppable",
   "stopping",
@@ -57,6 +58,9 @@ export const TRAITS = /** @type {const} */ ([
  * @property {Array<[string, string]>} postfix
  * @property {number} elapsed seconds on the current task
  * @property {number} done items this lane finished
+ * @property {number} failed items that ended badly on this lane: errors, timeouts, crashes
+ * @property {number | null} rate items this lane settles per second, since its first task
+ * @property {number | null} eta seconds left on the current task, from its inner bar's total
  * @property {boolean} stalled no news of its task for `stale_after` seconds
  * @property {number[]} spark items finished per second, 2-second buckets, oldest first
  */
@@ -70,6 +74,15 @@ export const TRAITS = /** @type {const} */ ([
  * @property {string} traceback
  * @property {string | null} worker
  * @property {number} attempts
+ */
+
+/**
+ * Failures of one kind and message shape.
+ * @typedef {object} FailureGroup
+ * @property {string} kind `error` · `timeout` · `crashed`
+ * @property {string} shape the error's first line, numbers and quoted text made "…"
+ * @property {number} count
+ * @property {number[]} items the smallest of their item indices, sorted
  */
 
 /**
@@ -107,6 +120,7 @@ export const TRAITS = /** @type {const} */ ([
  * @property {number} more_lanes
  * @property {Failure[]} failures
  * @property {number} more_failures
+ * @property {FailureGroup[]} failure_groups every item failure, by kind and message shape
  * @property {Timeline} timeline empty when the model has none (older Python, old notebook)
  * @property {boolean} stoppable the run is in background mode: Stop may be used
  * @property {boolean} stopping Stop was pressed and the pool is draining
@@ -138,6 +152,7 @@ export function withTrait(s, name, raw) {
     case "lanes": s.lanes = list(raw).map(readLane); break;
     case "more_lanes": s.more_lanes = int(raw); break;
     case "failures": s.failures = list(raw).map(readFailure); break;
+    case "failure_groups": s.failure_groups = list(raw).map(readFailureGroup); break;
     case "more_failures": s.more_failures = int(raw); break;
     case "timeline": s.timeline = readTimeline(raw); break;
     case "stoppable": s.stoppable = raw === true; break;
@@ -192,9 +207,21 @@ export function readLane(raw, i) {
     postfix: list(o.postfix).map(readPair),
     elapsed: num(o.elapsed),
     done: int(o.done),
+    failed: int(o.failed),
+    rate: numOrNull(o.rate),
+    eta: numOrNull(o.eta),
     stalled: o.stalled === true,
     spark: readSpark(o.spark),
   };
+}
+
+/**
+ * @param {unknown} raw
+ * @returns {FailureGroup}
+ */
+export function readFailureGroup(raw) {
+  const o = obj(raw);
+  return { kind: str(o.kind), shape: str(o.shape), count: int(o.count), items: list(o.items).map(int) };
 }
 
 /**

@@ -19,7 +19,7 @@ from poolbars.widget import ProgressPanel
 pytestmark = pytest.mark.timeout(120)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-TYPED_DICTS = (snap.Snapshot, snap.Overall, snap.Lane, snap.Failure, snap.Timeline,
+TYPED_DICTS = (snap.Snapshot, snap.Overall, snap.Lane, snap.Failure, snap.FailureGroup, snap.Timeline,
                snap.TimelineLane)
 
 
@@ -239,7 +239,8 @@ def test_the_js_traits_are_the_snapshots_keys():
 
 DOC = (ROOT / "docs" / "snapshot.md").read_text()
 DOC_TABLES = {snap.Snapshot: "The keys", snap.Overall: "`overall`", snap.Lane: "A lane",
-              snap.Failure: "A failure", snap.Timeline: "`timeline`",
+              snap.Failure: "A failure", snap.FailureGroup: "A failure group",
+              snap.Timeline: "`timeline`",
               snap.TimelineLane: "A timeline lane"}
 
 

@@ -21,6 +21,13 @@ describe("running clocks", () => {
     assert.equal(text(root, ".pb-ov-elapsed"), "0:14 elapsed");
   });
 
+  test("a lane's task ETA counts down between snapshots", () => {
+    const { root } = mount({ lanes: [lane("0", { elapsed: 3, eta: 10 })] });
+    assert.equal(text(root, ".pb-lane-eta"), "ETA 0:10");
+    mock.timers.tick(TICK_MS * 4);
+    assert.equal(text(root, ".pb-lane-eta"), "ETA 0:06");
+  });
+
   test("a lane that is not working does not tick", () => {
     const { root } = mount({ lanes: [lane("0", { elapsed: 3, n: 40 })] });
     mock.timers.tick(TICK_MS * 5);

@@ -108,6 +108,9 @@ export function lane(key, over = {}) {
     postfix: [],
     elapsed: 1.5,
     done: 2,
+    failed: 0,
+    rate: null,
+    eta: null,
     ...over,
   };
 }
@@ -200,6 +203,7 @@ export function snapshot(over = {}) {
     more_lanes: 0,
     failures: [],
     more_failures: 0,
+    failure_groups: [],
     ...over,
   };
 }

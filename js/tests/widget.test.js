@@ -71,7 +71,7 @@ describe("render", () => {
     renderView(model, host.el);
     renderView(model, host.el);
     assert.equal(host.el.querySelectorAll(".poolbars-panel").length, 1);
-    assert.equal(model.listenerCount(), 10);
+    assert.equal(model.listenerCount(), 11);
   });
 
   test("two views of one model both follow it", () => {
@@ -276,10 +276,10 @@ describe("indeterminate bars and notes", () => {
 describe("cleanup", () => {
   test("removes every listener render added, with the same callbacks", () => {
     const { model, cleanup } = mount();
-    assert.equal(model.calls.on.length, 10);
+    assert.equal(model.calls.on.length, 11);
     assert.deepEqual(
       model.calls.on.map(([event]) => event).sort(),
-      ["failures", "lanes", "more_failures", "more_lanes", "overall", "status", "stoppable", "stopping", "timeline", "title"]
+      ["failure_groups", "failures", "lanes", "more_failures", "more_lanes", "overall", "status", "stoppable", "stopping", "timeline", "title"]
         .map((t) => `change:${t}`),
     );
     assert.equal(model.calls.off.length, 0);

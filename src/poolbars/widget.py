@@ -82,6 +82,13 @@ class ProgressPanel(anywidget.AnyWidget):
     - Default: `0`
     """
 
+    failure_groups = t.List(t.Dict()).tag(sync=True)
+    """Every item failure, grouped by kind and message shape, by smallest item index.
+
+    - Type: `list[dict]`, each a `snapshot.FailureGroup`
+    - Default: `[]`
+    """
+
     stoppable = t.Bool(False).tag(sync=True)
     """Whether the Stop button may be used (a background run: `map_async`).
 

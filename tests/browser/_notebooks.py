@@ -189,7 +189,31 @@ handle = pool.map_async(slow, range(80))
 """,
 )
 
-ALL = {"late.ipynb": LATE, "timeline.ipynb": TIMELINE, "background.ipynb": BACKGROUND, "live.ipynb": LIVE, "failures.ipynb": FAILURES, "hostile.ipynb": HOSTILE,
+# the issue's own case: 32 workers over 120 tasks, 7 of them failing
+WIDE_WORKERS, WIDE_TASKS, WIDE_FAILING = 32, 120, tuple(range(5, 120, 17))
+WIDE = _notebook(
+    """\
+import time
+import poolbars as pb
+
+def shard(i):
+    for _ in pb.track(range(10), desc="rows"):
+        time.sleep(0.06)
+    if i % 17 == 5:
+        raise ValueError(f"shard {i} is corrupt")
+    return i
+""",
+    f"""\
+with pb.Pool({WIDE_WORKERS}, title="Shards", on_error="return") as pool:
+    results = pool.map(shard, range({WIDE_TASKS}))
+""",
+    """\
+s = pool.stats
+print("STATS", s.total, s.done, s.failed)
+""",
+)
+
+ALL = {"wide.ipynb": WIDE, "late.ipynb": LATE, "timeline.ipynb": TIMELINE, "background.ipynb": BACKGROUND, "live.ipynb": LIVE, "failures.ipynb": FAILURES, "hostile.ipynb": HOSTILE,
        "scale.ipynb": SCALE, "theme.ipynb": THEME}
 
 # Appended to a copy of the quickstart for the static-HTML test (ipywidgets #2188).

@@ -5,6 +5,7 @@ fallback. A `</script>` in a label must not break the exported page (ipywidgets 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 
@@ -94,6 +95,8 @@ def test_saved_state_and_text_fallback_are_final(executed):
     plain, _ = by_title[TAG_TITLE]
     assert plain.startswith(f"{TAG_TITLE} [failed] 2/2 100%"), plain
     assert repr(TAG_ITEM) in plain and "ZeroDivisionError" in plain, plain
+    # the text fallback folds the lanes into one line, above the failures
+    assert re.search(r"\n  2 workers · 1 done · 1 failed \(on 1 worker\)\n  ✗ error", plain), plain
 
 
 def test_exported_html_renders_final_state_offline(executed, browser, artifacts):
@@ -145,6 +148,8 @@ def test_exported_html_renders_final_state_offline(executed, browser, artifacts)
                       percent: p.querySelector('.pb-ov-percent').textContent,
                       width: p.querySelector('.pb-bar-overall > .pb-fill').style.width,
                       labels: Array.from(p.querySelectorAll('.pb-failure-label')).map(e => e.textContent),
+                      fold: p.querySelector('.pb-fold').hidden ? null : p.querySelector('.pb-fold').textContent,
+                      lanesShown: !p.querySelector('.pb-lane-body').hidden,
                       injected: p.querySelectorAll('script, img, iframe').length}))""")
         page.screenshot(path=str(artifacts / "static-html.png"), full_page=True)
         cells = page.locator(".jp-Cell").count()
@@ -159,6 +164,9 @@ def test_exported_html_renders_final_state_offline(executed, browser, artifacts)
     convert = by_title["Convert"]
     assert convert["status"] == "done" and convert["percent"] == "100%", convert
     assert convert["count"] == "40/40 it" and convert["width"] == "100%", convert
+    # the saved final state folds the lanes into one line, as the live panel did
+    assert re.fullmatch(r"\d+ workers? · 40 done", convert["fold"] or ""), convert
+    assert not convert["lanesShown"], convert
     squares = by_title["Squares"]
     assert squares["status"] == "done" and squares["percent"] == "100%", squares
     assert by_title["Parse"]["labels"] == ["3"], by_title["Parse"]

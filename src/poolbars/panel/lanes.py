@@ -49,6 +49,8 @@ class Lane:
     started: Optional[float] = None
     message: str = ""
     done: int = 0
+    failed: int = 0  # items that ended badly here: errors, timeouts, crashes
+    first: Optional[float] = None  # when this lane's first task started (its rate's clock)
     updated: Optional[float] = None  # when this lane last had news of its task
     bars: dict[int, BarState] = field(default_factory=dict)
     # messages that overtook their task's START (they come by another path, once): by task

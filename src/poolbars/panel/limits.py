@@ -12,6 +12,8 @@ from typing import Any, Iterable, Optional, Union, overload
 
 MAX_LANES = 64
 MAX_FAILURES = 20
+MAX_GROUPS = 20  # failure groups (kind, message shape); later shapes join "other"
+MAX_GROUP_ITEMS = 50  # item indices listed per failure group, the smallest
 MAX_TRACEBACK_CHARS = 1500
 MAX_TEXT_CHARS = 300  # a title, name, label, description, unit or message
 MAX_ERROR_CHARS = 1000

@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING, Optional
 
 from . import snapshot as snap
-from .lanes import BarState, Lane
+from .lanes import SETUP_FAILED, BarState, Lane
 from .limits import MAX_LANES, json_number
 
 if TYPE_CHECKING:
@@ -30,11 +30,12 @@ def snapshot(state: PanelState, now: Optional[float] = None) -> snap.Snapshot:
         "overall": overall(state, now, end, lanes),
         "lanes": [lane_dict(lane, now, state.stale_after,
                             throughput[lane.key].spark(end, state.started)
-                            if lane.key in throughput else [])
-                  for lane in lanes[:MAX_LANES]],
+                            if lane.key in throughput else [], end)
+                  for lane in listed_lanes(lanes)],
         "more_lanes": max(len(lanes) - MAX_LANES, 0),
         "failures": [f.to_dict() for f in state.failures],
         "more_failures": state.failure_count - len(state.failures),
+        "failure_groups": state.groups.view(),
         "stoppable": state.stoppable and state.status == "running",
         "stopping": state.stopping,
     }
@@ -75,25 +76,62 @@ def lead_bar(state: PanelState, lanes: list[Lane]) -> Optional[BarState]:
 
 
 def lane_dict(lane: Lane, now: float, stale_after: Optional[float],
-              spark: list[float]) -> snap.Lane:
-    """One row of the snapshot's `lanes`."""
+              spark: list[float], end: Optional[float] = None) -> snap.Lane:
+    """One row of the snapshot's `lanes` (`end`: the run's end, else now)."""
     bar = lane.primary_bar()
     active = lane.task is not None or (not lane.is_worker and lane.state == "running")
     stalled = bool(stale_after and active and lane.updated is not None
                    and now - lane.updated > stale_after)
     started = lane.started
     timing = started is not None and (lane.task is not None or not lane.is_worker)
+    elapsed = round(now - started, 3) if timing else 0.0  # type: ignore[operator]  # timing: set
     return {
         "key": lane.key, "name": lane.name, "state": lane.state,
         "task": lane.label, "index": lane.task,
         "desc": bar.desc if bar else "", "n": bar.n if bar else 0,
         "total": bar.total if bar else None, "unit": bar.unit if bar else "it",
         "message": lane.message, "postfix": [list(p) for p in bar.postfix] if bar else [],
-        "elapsed": round(now - started, 3) if timing else 0.0,  # type: ignore[operator]  # timing: set
+        "elapsed": elapsed,
         "done": lane.done,
+        "failed": lane.failed,
+        "rate": lane_rate(lane, now if end is None else end),
+        "eta": task_eta(bar, elapsed) if active else None,
         "stalled": stalled,
         "spark": spark,
     }
+
+
+def lane_rate(lane: Lane, end: float) -> Optional[float]:
+    """Items the lane settled per second since its first task started (None: none yet)."""
+    settled = lane.done + lane.failed
+    if lane.first is None or not settled or end <= lane.first:
+        return None
+    return json_number(round(settled / (end - lane.first), 3))
+
+
+def task_eta(bar: Optional[BarState], elapsed: float) -> Optional[float]:
+    """Seconds left on a task whose inner bar has a total, at its pace so far."""
+    if bar is None or bar.closed or not bar.total or not bar.n or elapsed <= 0:
+        return None
+    left = bar.total - bar.n
+    return json_number(round(left * elapsed / bar.n, 3)) if left > 0 else None
+
+
+def listed_lanes(lanes: list[Lane]) -> list[Lane]:
+    """At most MAX_LANES lanes, in their order: failing and busy ones first picked, so
+    a panel of many workers never hides the ones at work or in trouble."""
+    if len(lanes) <= MAX_LANES:
+        return lanes
+    ranked = sorted(range(len(lanes)), key=lambda i: (lane_rank(lanes[i]), i))
+    return [lanes[i] for i in sorted(ranked[:MAX_LANES])]
+
+
+def lane_rank(lane: Lane) -> int:
+    """0: failing (a worker crashed, its setup failed, or an item failed there); 1: busy;
+    2: the rest (idle, starting, exited, finished bars)."""
+    if lane.state in ("crashed", SETUP_FAILED) or lane.failed:
+        return 0
+    return 1 if lane.state in ("busy", "running") else 2
 
 
 def timeline(state: PanelState, now: Optional[float] = None) -> snap.Timeline:

@@ -4,7 +4,7 @@ types with JSDoc and what docs/snapshot.md describes (tests/test_snapshot_contra
 holds them all to these types).
 
 The names match the JSDoc typedefs of js/state.js one for one (`Snapshot`, `Overall`,
-`Lane`, `Failure`, `Timeline`, `TimelineLane`, `Block`). The vocabularies (panel status,
+`Lane`, `Failure`, `FailureGroup`, `Timeline`, `TimelineLane`, `Block`). The vocabularies (panel status,
 worker and lane states, failure kinds, timeline block statuses) are `Literal`s, here only.
 `Number` is a count that may be a bar's (any number), `float` a time or rate.
 """
@@ -78,6 +78,9 @@ class Lane(TypedDict):
     postfix: list[list[str]]  # [key, value] pairs
     elapsed: float  # seconds on the current task
     done: int  # items this lane finished
+    failed: int  # items that ended badly on this lane: errors, timeouts, crashes
+    rate: Optional[float]  # items this lane settles per second, since its first task
+    eta: Optional[float]  # seconds left on the current task, from its inner bar's total
     stalled: bool
     spark: list[float]
 
@@ -92,6 +95,15 @@ class Failure(TypedDict):
     traceback: str  # its end
     worker: Optional[str]  # "worker N"
     attempts: int
+
+
+class FailureGroup(TypedDict):
+    """Failures of one kind and message shape (an item of `failure_groups`)."""
+
+    kind: ItemFailureKind  # a worker's own failures (no item) are not grouped
+    shape: str  # the error's first line, numbers and quoted text made "…"
+    count: int
+    items: list[int]  # the smallest of their item indices, sorted
 
 
 Block = tuple[float, float, BlockStatus, str, str]
@@ -123,6 +135,7 @@ class _Snapshot(TypedDict):
     more_lanes: int
     failures: list[Failure]
     more_failures: int
+    failure_groups: list[FailureGroup]
     stoppable: bool
     stopping: bool
 

@@ -20,6 +20,7 @@ from ..protocol import events as ev
 from ..protocol import kinds
 from . import readout
 from . import snapshot as snap
+from .groups import FailureGroups
 from .lanes import SETUP_FAILED, BarState, Chunk, Lanes
 from .limits import (MAX_ERROR_CHARS, MAX_FAILURES, MAX_INNER, clip, clip_postfix, clip_tail,
                      json_number)
@@ -64,6 +65,7 @@ class PanelState:
         self.retrying = 0
         self.failures: list[FailureRow] = []
         self.failure_count = 0
+        self.groups = FailureGroups()  # every item failure, by kind and message shape
         self.dropped = 0  # malformed batches from other processes (counted by the collector)
         self.bars_finished = 0  # bars closed, all sources
         self.bar_units = 0.0  # the final counts of those bars, summed
@@ -138,6 +140,8 @@ class PanelState:
         if lane is not None:
             lane.state = "busy"
             lane.switch_task(first, label, t)
+            if lane.first is None:
+                lane.first = t
 
     def _settle(self, worker, index) -> bool:
         """Count `index` as settled in its worker's chunk; True if it was running."""
@@ -166,7 +170,11 @@ class PanelState:
         self.timeline.mark(str(worker), kinds.status(kind), error)
         counter = kinds.outcome(kind).counter
         setattr(self, counter, getattr(self, counter) + 1)
+        lane = self.lanes.get(str(worker))
+        if lane is not None:
+            lane.failed += 1
         self.failure_count += 1
+        self.groups.add(kind, index, error)
         if len(self.failures) < MAX_FAILURES:
             name = f"worker {worker}" if worker is not None else None
             self.failures.append(FailureRow(index, clip(label), kind, error,

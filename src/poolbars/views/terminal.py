@@ -69,18 +69,31 @@ def render(snapshot: dict):
     grid.add_row(_line(text.inert(snapshot.get("title") or "poolbars"), "bold"), bar,
                  _line(f"{text.progress(snapshot)}  [{text.inert(status)}]", style))
     grid.add_row("", "", _line(text.counts(o), "dim"))
-    if status == "running":
-        for lane in snapshot.get("lanes", []):
+    if status == "running":  # many lanes: the failing and busy ones, the rest counted
+        lanes, more = text.shown_lanes(snapshot)
+        for lane in lanes:
             grid.add_row(*_lane_cells(lane, ProgressBar))
-        if snapshot.get("more_lanes"):
-            grid.add_row(_line(f"+{snapshot['more_lanes']} more", "dim"), "", "")
-    for failure in snapshot.get("failures", []):
+        if more:
+            grid.add_row(_line(f"+{more} more", "dim"), "", "")
+    elif text.lanes_summary(snapshot):  # over: the lanes fold into one line, failures next
+        grid.add_row("", "", _line(text.lanes_summary(snapshot), "dim"))
+    _failure_rows(grid, snapshot)
+    return grid
+
+
+def _failure_rows(grid, snapshot: dict) -> None:
+    """One row per failure by item index, or per group of them when there are many."""
+    if text.grouped(snapshot):
+        for group in snapshot["failure_groups"]:
+            grid.add_row(_line(f"✗ {text.inert(group['kind'])} ×{group['count']}", "red"),
+                         _line(text.group_items(group)), _line(text.inert(group["shape"]), "red"))
+        return
+    for failure in text.by_index(snapshot.get("failures", [])):
         grid.add_row(_line(f"✗ {text.inert(failure['kind'])}", "red"),
                      _line(text.failure_where(failure)),
                      _line(text.inert(failure["error"]), "red"))
     if snapshot.get("more_failures"):
         grid.add_row(_line(f"+{snapshot['more_failures']} more failures", "red"), "", "")
-    return grid
 
 
 def _overall_bar(o: dict, status: str, total, width: int = 24):
@@ -112,7 +125,19 @@ def _lane_cells(lane: dict, ProgressBar):
                       complete_style=style, finished_style="green")
     if lane.get("task") is None and not lane.get("desc"):
         bar = _line("")
-    return name, bar, _line(text.lane_detail(lane))
+    return name, bar, _detail_cell(lane)
+
+
+def _detail_cell(lane: dict):
+    """What the lane's task is at, cut where it does not fit, then its numbers (done,
+    failed, time, rate, ETA), never cut."""
+    from rich.table import Table
+
+    cell = Table.grid(padding=(0, 1))
+    cell.add_column(overflow="ellipsis")
+    cell.add_column(no_wrap=True)
+    cell.add_row(_line(text.lane_detail(lane)), _line(text.lane_numbers(lane), "dim"))
+    return cell
 
 
 def _line(plain: str, style: str = ""):
@@ -177,6 +202,11 @@ class LogView:
         self._finished_bars(snapshot)
         if _counted_anything(snapshot):  # a lone pb.message() leaves only its line
             self._write(text.overall_line(snapshot) + " · " + text.counts(snapshot["overall"]))
+            if text.lanes_summary(snapshot):
+                self._write(text.lanes_summary(snapshot))
+        if text.grouped(snapshot):  # many failures: by kind and shape, then the first ones
+            for group in snapshot["failure_groups"]:
+                self._write(text.group_line(group).strip())
         for failure in snapshot.get("failures", []):
             self._write(f"--- {text.inert(failure['kind'])} in {text.failure_where(failure)} ---")
             self._write(text.failure_traceback(failure, indent="  "))

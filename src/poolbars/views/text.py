@@ -100,6 +100,64 @@ def overall_line(snapshot: Mapping[str, Any]) -> str:
     return f"{title} [{inert(snapshot.get('status', 'running'))}] {progress(snapshot)}"
 
 
+def lane_numbers(lane: dict) -> str:
+    """`✓ 12 · ✗ 2 · 0:03 · 1.5 it/s · ETA 0:04`: items done and failed on a lane, the
+    current item's time, the lane's rate and the task's time left (what is known)."""
+    parts = [f"✓ {lane.get('done', 0)}"]
+    if lane.get("failed"):
+        parts.append(f"✗ {lane['failed']}")
+    if lane.get("task") is not None or lane.get("elapsed"):
+        parts.append(duration(lane.get("elapsed")))
+    if lane.get("rate"):
+        parts.append(rate(lane["rate"]))
+    if lane.get("eta") is not None:
+        parts.append(f"ETA {duration(math.ceil(lane['eta']))}")
+    return " · ".join(parts)
+
+
+MANY_LANES = 16  # past this many lanes a terminal shows the ones at work or in trouble
+
+
+def _lane_rank(lane: dict) -> int:
+    if lane.get("state") in ("crashed", "setup failed") or lane.get("failed"):
+        return 0
+    return 1 if lane.get("state") in ("busy", "running") else 2
+
+
+def shown_lanes(snapshot: Mapping[str, Any], limit: int = MANY_LANES) -> tuple[list, int]:
+    """At most `limit` lanes, in their order, the failing then the busy ones picked first,
+    and how many lanes are left out (the snapshot's unlisted ones included)."""
+    lanes = list(snapshot.get("lanes") or [])
+    more = snapshot.get("more_lanes") or 0
+    if len(lanes) <= limit:
+        return lanes, more
+    picked = sorted(sorted(range(len(lanes)), key=lambda i: _lane_rank(lanes[i]))[:limit])
+    return [lanes[i] for i in picked], more + len(lanes) - limit
+
+
+def lanes_summary(snapshot: Mapping[str, Any]) -> str:
+    """The lanes folded into one line once the run is over: `32 workers · 113 done · 7
+    failed (on 5 workers) · 2 crashed`; "" when there are no lanes."""
+    lanes = snapshot.get("lanes") or []
+    count = len(lanes) + (snapshot.get("more_lanes") or 0)
+    if not count:
+        return ""
+    workers = [lane for lane in lanes if not own_lane(lane)]
+    noun = "workers" if len(workers) == len(lanes) else "lanes"
+    parts = [f"{count} {noun if count != 1 else noun[:-1]}",
+             f"{sum(lane.get('done', 0) for lane in lanes)} done"]
+    failing = [lane for lane in lanes if lane.get("failed")]
+    if failing:
+        failed = sum(lane["failed"] for lane in failing)
+        on = len(failing)
+        parts.append(f"{failed} failed (on {on} {noun if on != 1 else noun[:-1]})")
+    for state in ("crashed", "setup failed"):
+        hit = sum(lane.get("state") == state for lane in lanes)
+        if hit:
+            parts.append(f"{hit} {state}")
+    return " · ".join(parts)
+
+
 def lane_detail(lane: dict) -> str:
     """What a lane's task is at: `item 3 · file a · 120/200 rows · loss=0.1 · writing`."""
     parts = []
@@ -118,7 +176,7 @@ def lane_detail(lane: dict) -> str:
 
 
 def lane_line(lane: dict) -> str:
-    head = f"{inert(lane['name'])} ({inert(lane['state'])})"
+    head = f"{inert(lane['name'])} ({inert(lane['state'])}) {lane_numbers(lane)}"
     detail = lane_detail(lane)
     return "  " + (f"{head} · {detail}" if detail else head)
 
@@ -149,6 +207,44 @@ def failure_line(failure: dict) -> str:
             f"{inert(failure['error'])}")
 
 
+GROUP_AFTER = 5  # past this many failures, shown by group (when fewer shapes than failures)
+
+
+def grouped(snapshot: Mapping[str, Any]) -> bool:
+    """Whether to show the failures by kind and message shape (as the widget does)."""
+    groups = snapshot.get("failure_groups") or []
+    total = len(snapshot.get("failures") or []) + (snapshot.get("more_failures") or 0)
+    return total > GROUP_AFTER and 0 < len(groups) < total
+
+
+def by_index(failures: list) -> list:
+    """Failures by item index; a worker's own (no index) first."""
+    return sorted(failures, key=lambda f: -1 if f.get("index") is None else f["index"])
+
+
+def group_items(group: dict) -> str:
+    """`items 5, 22, 39` and `… +N more` past those listed."""
+    items, more = group.get("items") or [], group["count"] - len(group.get("items") or [])
+    listed = f"item{'s' if len(items) != 1 else ''} {', '.join(map(str, items))}" if items else ""
+    return f"{listed}{' ' if listed else ''}… +{more} more" if more > 0 else listed
+
+
+def group_line(group: dict) -> str:
+    """`  ✗ error ×7: ValueError: shard … is corrupt (items 5, 22, 39)`."""
+    return (f"  ✗ {inert(group['kind'])} ×{group['count']}: {inert(group['shape'])}"
+            f" ({group_items(group)})")
+
+
+def failure_lines(snapshot: Mapping[str, Any]) -> list[str]:
+    """The failures as lines: by group when there are many, else each, by item index."""
+    if grouped(snapshot):
+        return [group_line(g) for g in snapshot["failure_groups"]]
+    lines = [failure_line(f) for f in by_index(snapshot.get("failures", []))]
+    if snapshot.get("more_failures"):
+        lines.append(f"  … {snapshot['more_failures']} more failures")
+    return lines
+
+
 def failure_traceback(failure: dict, indent: str = "") -> str:
     """A failure's traceback, its lines kept, every other control character escaped; with
     `indent`, no line of it can pass for a line of the log's own."""
@@ -163,10 +259,9 @@ def plain(snapshot: Mapping[str, Any]) -> str:
         lines += [lane_line(lane) for lane in snapshot.get("lanes", [])]
         if snapshot.get("more_lanes"):
             lines.append(f"  … {snapshot['more_lanes']} more lanes")
-    lines += [failure_line(f) for f in snapshot.get("failures", [])]
-    if snapshot.get("more_failures"):
-        lines.append(f"  … {snapshot['more_failures']} more failures")
-    return "\n".join(lines)
+    elif lanes_summary(snapshot):  # over: the lanes fold into one line, failures follow
+        lines.append("  " + lanes_summary(snapshot))
+    return "\n".join(lines + failure_lines(snapshot))
 
 
 def html(snapshot: Mapping[str, Any]) -> str:
@@ -185,7 +280,16 @@ def html(snapshot: Mapping[str, Any]) -> str:
         "</div></div>",
         f"<div>{esc(counts(o))}</div>",
     ]
-    for failure in snapshot.get("failures", []):
+    summary = lanes_summary(snapshot)
+    if summary:  # the lanes, folded into one line that opens to them
+        lanes = "".join(f"<div>{esc(lane_line(lane).strip())}</div>"
+                        for lane in snapshot.get("lanes", []))
+        rows.append(f'<details class="poolbars-lanes"><summary>{esc(summary)}</summary>'
+                    f'<div style="color:#616161">{lanes}</div></details>')
+    if grouped(snapshot):
+        rows += [f'<div style="color:#d32f2f;font-weight:600">{esc(group_line(g).strip())}</div>'
+                 for g in snapshot["failure_groups"]]
+    for failure in by_index(snapshot.get("failures", [])):
         rows.append(
             f'<details style="color:#d32f2f"><summary>{esc(failure_line(failure).strip())}'
             '</summary><pre style="white-space:pre-wrap">'
