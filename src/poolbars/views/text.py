@@ -102,8 +102,10 @@ def overall_line(snapshot: Mapping[str, Any]) -> str:
 
 def lane_numbers(lane: dict) -> str:
     """`✓ 12 · ✗ 2 · 0:03 · 1.5 it/s · ETA 0:04`: items done and failed on a lane, the
-    current item's time, the lane's rate and the task's time left (what is known)."""
-    parts = [f"✓ {lane.get('done', 0)}"]
+    current item's time, the lane's rate and the task's time left (what is known). A
+    bar's own lane (no pool items: the main process's, a retrofitted program's) has no
+    item counts."""
+    parts = [] if own_lane(lane) else [f"✓ {lane.get('done', 0)}"]
     if lane.get("failed"):
         parts.append(f"✗ {lane['failed']}")
     if lane.get("task") is not None or lane.get("elapsed"):
@@ -176,7 +178,9 @@ def lane_detail(lane: dict) -> str:
 
 
 def lane_line(lane: dict) -> str:
-    head = f"{inert(lane['name'])} ({inert(lane['state'])}) {lane_numbers(lane)}"
+    # a bar's own lane is told by its bar alone: the numbers are a pool worker's
+    numbers = "" if own_lane(lane) else f" {lane_numbers(lane)}"
+    head = f"{inert(lane['name'])} ({inert(lane['state'])}){numbers}"
     detail = lane_detail(lane)
     return "  " + (f"{head} · {detail}" if detail else head)
 
