@@ -18,7 +18,7 @@ import os
 import socket
 import threading
 import time
-from typing import Any
+from typing import Any, Callable, cast
 from urllib.parse import urlparse
 
 from ..errors import RemoteFailure, short_repr
@@ -31,19 +31,21 @@ from .book import Book, Chunk, Job
 POLL = 0.05  # seconds between looks at new requests while waiting on futures
 
 
-def listen_host(client) -> str:
-    """The address of this machine that the cluster's scheduler can reach."""
+def listen_host(client: Any) -> str:
+    """The address of this machine that the cluster's scheduler can reach (`client`: a
+    distributed.Client, Any to us)."""
     host = urlparse(client.scheduler.address).hostname or "127.0.0.1"
     if host in ("127.0.0.1", "localhost", "::1"):
         return "127.0.0.1"
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.connect((host, 9))  # no packet is sent: this only picks the route
-        return probe.getsockname()[0]
+        return cast(str, probe.getsockname()[0])  # an AF_INET (host, port)
 
 
-def cluster_threads(client) -> int:
+def cluster_threads(client: Any) -> int:
     workers = client.scheduler_info().get("workers", {})
-    return max(sum(w.get("nthreads", 1) for w in workers.values()), 1)
+    threads: int = sum(w.get("nthreads", 1) for w in workers.values())
+    return max(threads, 1)
 
 
 class DaskBackend:
@@ -153,14 +155,18 @@ class DaskBackend:
 
 # -- on the Dask worker ----------------------------------------------------------------------
 
-_functions: dict = {}
-_reporters: dict = {}
+_functions: dict[tuple[str, int], Callable[..., Any]] = {}  # (token, fn_id) -> target
+_reporters: dict[tuple[Any, int], reporting.Reporter] = {}  # (address, thread)
 _lock = threading.Lock()
 
 
-def run_chunk(payload: bytes, key, call: int, first: int, items: list, address, authkey,
-              lanes: dict):
-    """A chunk of a pool's items, run on a Dask worker (in any of its threads)."""
+def run_chunk(payload: bytes, key: tuple[str, int], call: int, first: int, items: list[Any],
+              address: Any, authkey: bytes, lanes: dict[str, int]
+              ) -> tuple[list[Any], list[tuple[int, RemoteFailure]], list[tuple[Any, ...]],
+                         int | str]:
+    """A chunk of a pool's items, run on a Dask worker (in any of its threads): its values,
+    failures, last bar states and lane number (the worker's address if it is not in
+    `lanes`: it joined after the pool started)."""
     from distributed import get_worker
 
     from ..protocol.wire import SlotBoard

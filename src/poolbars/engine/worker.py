@@ -9,6 +9,8 @@ import pickle
 import signal
 import time
 import traceback
+from types import FrameType
+from typing import Any, Callable, NoReturn, cast
 
 import dill
 import multiprocess
@@ -22,11 +24,13 @@ from ..protocol.wire import (CALL_ITEM, CALL_STAR, Each, Function, InitFailed, L
                              TeardownFailed, dumps, loads)
 
 _worker_id: int | None = None
-_worker_state: dict = {}
+_worker_state: dict[Any, Any] = {}
 _board: SlotBoard | None = None  # the pool's shared slot board (see wire.py), in a worker
 _pid: int | None = None  # this worker's pid (a process forked by a task has another)
 IN_WORKER = "POOLBARS_IN_WORKER"  # set in a worker's environment: what it starts inherits it
-_last: tuple = ([], [], [], 0)  # the last chunk's (values, failures, events, first): Resend
+# the last chunk's (values, failures, events, first): Resend
+_last: tuple[list[Any], list[tuple[int, RemoteFailure]], list[tuple[Any, ...]], int] = (
+    [], [], [], 0)
 
 
 def note_command_group(pgid: int) -> None:
@@ -41,7 +45,7 @@ def worker_id() -> int | None:
     return _worker_id
 
 
-def worker_state() -> dict:
+def worker_state() -> dict[Any, Any]:
     """A dict that lives as long as this worker process, across its tasks: the place for
     a model, a connection, a cache. (In the main process: a dict of its own.)"""
     return _worker_state
@@ -54,10 +58,10 @@ class Worker:
     Each worker process makes one instance, calls `setup(**worker_args)` once, then
     `process(item)` per item, and `teardown()` when the pool closes."""
 
-    def setup(self, **worker_args) -> None:
+    def setup(self, **worker_args: Any) -> None:
         """Prepare this worker (called once, with this worker's `worker_args`)."""
 
-    def process(self, item):
+    def process(self, item: Any) -> Any:
         """Handle one item and return its result."""
         raise TypeError(f"{type(self).__name__} must define process(self, item)")
 
@@ -65,20 +69,22 @@ class Worker:
         """Release what `setup` took (called when the pool closes the worker)."""
 
 
-def queue_sink(address, authkey):
+def queue_sink(address: Any, authkey: bytes) -> Callable[[list[Any]], None]:
     """Send reporter batches to the channel at `address` as pickled bytes."""
     proxy = connect(address, authkey)
 
-    def send(batch: list) -> None:
+    def send(batch: list[Any]) -> None:
         proxy.put(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
 
     return send
 
 
-def main(slot: int, conn, address, authkey: bytes, shared, initializer=None,
-         initargs=(), worker_args=None, capture_tqdm: bool = True) -> None:
+def main(slot: int, conn: Any, address: Any, authkey: bytes, shared: Any,
+         initializer: Callable[..., Any] | None = None, initargs: tuple[Any, ...] = (),
+         worker_args: dict[str, Any] | None = None, capture_tqdm: bool = True) -> None:
     """Run tasks from `conn` until told to stop (the target of every worker process);
-    `shared` is the array of the pool's `SlotBoard`."""
+    `shared` is the array of the pool's `SlotBoard`; `conn` is a multiprocess Connection
+    (untyped: Any)."""
     global _worker_id, _board
     _hold_what_tasks_start()
     _worker_id = slot
@@ -97,7 +103,7 @@ def main(slot: int, conn, address, authkey: bytes, shared, initializer=None,
             conn.send_bytes(dumps(InitFailed(RemoteFailure.from_exception(exc, skip=1))))
             return
     conn.send_bytes(dumps(Ready(os.getpid())))
-    functions: dict = {}
+    functions: dict[int, Callable[..., Any]] = {}
     instances: list[Worker] = []
     while True:
         message = loads(conn.recv_bytes())
@@ -149,7 +155,7 @@ def _hold_what_tasks_start() -> None:
     Finalize(None, _kill_children, exitpriority=100)
 
 
-def _ignore_sigint_here(signum, frame) -> None:
+def _ignore_sigint_here(signum: int, frame: FrameType | None) -> None:
     """Ignore Ctrl-C in the worker; in a process a task forked, do what Python does."""
     if os.getpid() != _pid:
         signal.default_int_handler(signum, frame)
@@ -160,7 +166,8 @@ def _kill_children() -> None:
         child.kill()
 
 
-def load_target(payload: bytes, worker_args: dict, instances: list):
+def load_target(payload: bytes, worker_args: dict[str, Any],
+                instances: list[Worker]) -> Callable[..., Any]:
     """The callable to run: a function, or `process` of a set-up Worker instance (what
     its construction or `setup` raises propagates). A function that cannot be loaded
     gives a callable that explains why for every item."""
@@ -169,7 +176,7 @@ def load_target(payload: bytes, worker_args: dict, instances: list):
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"
 
-        def unusable(*args, **kwargs):
+        def unusable(*args: Any, **kwargs: Any) -> NoReturn:
             raise RuntimeError(f"the task could not be loaded in the worker ({reason})")
         return unusable
     if isinstance(target, type) and issubclass(target, Worker):
@@ -177,10 +184,10 @@ def load_target(payload: bytes, worker_args: dict, instances: list):
         instance.setup(**worker_args)
         instances.append(instance)
         return instance.process
-    return target
+    return cast(Callable[..., Any], target)  # dill.loads gives Any
 
 
-def _tear_down(instances: list, conn) -> None:
+def _tear_down(instances: list[Worker], conn: Any) -> None:
     """Call each Worker's teardown; tell the parent of any that raises."""
     for instance in instances:
         try:
@@ -194,7 +201,8 @@ def _tear_down(instances: list, conn) -> None:
                 traceback.print_exception(exc)  # type: ignore[call-arg, arg-type]
 
 
-def _run(fn, tasks: Tasks, reporter, board: SlotBoard, slot: int) -> bytes:
+def _run(fn: Callable[..., Any], tasks: Tasks, reporter: reporting.Reporter,
+         board: SlotBoard, slot: int) -> bytes:
     global _last
     first = tasks.first
     _last = ([], [], [], first)  # the previous chunk's are not held while this one runs
@@ -215,7 +223,7 @@ def _run(fn, tasks: Tasks, reporter, board: SlotBoard, slot: int) -> bytes:
         return dumps(Results(values, failures, events))
 
 
-def _resend(conn, board: SlotBoard, slot: int) -> None:
+def _resend(conn: Any, board: SlotBoard, slot: int) -> None:
     """Send the last chunk's results again, each value pickled on its own: the parent
     could not load them as a whole, and so fails only the ones it cannot load."""
     values, failures, events, first = _last
@@ -224,14 +232,15 @@ def _resend(conn, board: SlotBoard, slot: int) -> None:
     board.clear(slot)
 
 
-def run_items(fn, call: int, first: int, items: list, reporter, marks: tuple,
-              timed: bool) -> tuple[list, list]:
+def run_items(fn: Callable[..., Any], call: int, first: int, items: list[Any],
+              reporter: reporting.Reporter, marks: tuple[Any, int, int],
+              timed: bool) -> tuple[list[Any], list[tuple[int, RemoteFailure]]]:
     """Values (None where an item failed) and [(offset, RemoteFailure), …] of `items`,
     run one by one, each marked on the slot board (`marks`: its `hot()`) so a crash or
     timeout names its item."""
     current, at, started_at = marks  # a plain memoryview and offsets: ~20 ns per write
-    values: list = []
-    failures: list = []
+    values: list[Any] = []
+    failures: list[tuple[int, RemoteFailure]] = []
     append = values.append
     # a chunk of quick items skips the per-item bookkeeping (~30 ns of ~60) but the mark;
     # its bars belong to the chunk's lane
@@ -258,7 +267,8 @@ def run_items(fn, call: int, first: int, items: list, reporter, marks: tuple,
     return values, failures
 
 
-def _picklable(values: list, failures: list):
+def _picklable(values: list[Any], failures: list[tuple[int, RemoteFailure]]
+               ) -> tuple[list[Any], list[tuple[int, RemoteFailure]]]:
     """`values` with each one that cannot be sent back replaced by a failure."""
     failed = dict(failures)
     for offset, value in enumerate(values):

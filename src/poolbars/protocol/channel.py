@@ -29,6 +29,7 @@ import socket
 import struct
 import sys
 import threading
+from typing import Any, Iterator
 
 from multiprocess import connection
 from multiprocess.managers import Server, dispatch, listener_client
@@ -37,7 +38,7 @@ SERIALIZER = "poolbars"  # the manager's pickle transport, with Nagle's algorith
 HANDSHAKE_TIMEOUT = 5.0  # seconds a peer may take for each step of the authkey handshake
 
 
-def authkey_bytes(authkey) -> bytes:
+def authkey_bytes(authkey: object) -> bytes:
     """`authkey` as bytes: bytes as they are, a str as the hex of the bytes."""
     if isinstance(authkey, str):
         try:
@@ -56,7 +57,7 @@ def authkey_bytes(authkey) -> bytes:
 
 
 @contextlib.contextmanager
-def _socket_of(conn: connection.Connection):
+def _socket_of(conn: connection.Connection) -> Iterator[socket.socket]:
     """The socket behind `conn`, to set options on (closing it leaves `conn` open)."""
     with socket.socket(fileno=os.dup(conn.fileno())) as sock:
         yield sock
@@ -80,7 +81,8 @@ def _read_timeout(sock: socket.socket, seconds: float) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
 
 
-def _client(address, family=None, authkey=None):
+def _client(address: Any, family: str | None = None,
+            authkey: bytes | None = None) -> connection.Connection:  # untyped: Any to us
     """`multiprocess.connection.Client` for TCP addresses, with TCP_NODELAY, and a
     TimeoutError from a peer that does not answer the handshake in HANDSHAKE_TIMEOUT."""
     if connection.address_type(address) != "AF_INET":
@@ -108,10 +110,10 @@ def _client(address, family=None, authkey=None):
 listener_client[SERIALIZER] = (connection.Listener, _client)
 
 
-class _Server(Server):
+class _Server(Server):  # type: ignore[misc]  # multiprocess is untyped: its Server is Any
     """The manager server, with the handshake timeout lifted once a peer is in."""
 
-    def accept_connection(self, c, name):
+    def accept_connection(self, c: connection.Connection, name: str) -> None:
         with _socket_of(c) as sock:  # an authenticated reporter may be quiet for hours
             _read_timeout(sock, 0)
         super().accept_connection(c, name)
@@ -120,10 +122,10 @@ class _Server(Server):
 class Inbox:
     """What the server exposes to peers: `put(batch)` and nothing else (no `get`)."""
 
-    def __init__(self, target: queue.Queue):
+    def __init__(self, target: queue.Queue[Any]) -> None:
         self._target = target
 
-    def put(self, batch) -> None:
+    def put(self, batch: object) -> None:
         # anything but bytes is queued as None: neither a local list nor STOP, so the
         # collector drops it and counts it
         self._target.put(bytes(batch) if isinstance(batch, (bytes, bytearray)) else None)
@@ -132,8 +134,11 @@ class Inbox:
 class Channel:
     """The parent's end: a queue, and a manager server that serves it by address."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, authkey: bytes | None = None):
-        self.queue: queue.Queue = queue.Queue()
+    def __init__(self, host: str = "127.0.0.1", port: int = 0,
+                 authkey: bytes | None = None) -> None:
+        # batches: bytes from peers, None for a peer's malformed one, lists and the stop
+        # marker from this process (see panel/session.py)
+        self.queue: queue.Queue[Any] = queue.Queue()
         self.authkey = authkey_bytes(authkey) if authkey is not None else os.urandom(32)
         inbox = Inbox(self.queue)
         registry = {"get_queue": (lambda: inbox, ("put",), None, None)}
@@ -146,7 +151,7 @@ class Channel:
                                           daemon=True)
         self._accepter.start()
 
-    def _accept(self):
+    def _accept(self) -> None:
         listener = self._server.listener
         while not self._stopping.is_set():
             try:
@@ -180,7 +185,7 @@ class Outbox:
     call at a time, so batches arrive in the order they were put; `close()` ends it
     (and the server thread that served it)."""
 
-    def __init__(self, address, authkey: bytes):
+    def __init__(self, address: Any, authkey: bytes) -> None:
         address = tuple(address)
         setup = _client(address, authkey=authkey)
         try:
@@ -204,6 +209,6 @@ class Outbox:
             self._conn.close()
 
 
-def connect(address, authkey: bytes) -> Outbox:
+def connect(address: Any, authkey: bytes) -> Outbox:
     """An `Outbox` to the channel at `address`, from any process."""
     return Outbox(address, authkey_bytes(authkey))
