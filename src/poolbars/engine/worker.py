@@ -66,11 +66,16 @@ class Worker:
 
 
 def queue_sink(address, authkey):
-    """Send reporter batches to the channel at `address` as pickled bytes."""
-    proxy = connect(address, authkey)
+    """Send reporter batches to the channel at `address` as pickled bytes. It connects
+    on the first batch (the Reporter sends one at a time): a worker whose tasks report
+    nothing never opens a connection, and READY does not wait for the handshake."""
+    outbox = None
 
     def send(batch: list) -> None:
-        proxy.put(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+        nonlocal outbox
+        if outbox is None:
+            outbox = connect(address, authkey)
+        outbox.put(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
 
     return send
 
