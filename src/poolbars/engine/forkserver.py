@@ -79,7 +79,7 @@ def _forget_server() -> int | None:
     once no worker holds the pipe either) and forget the server: its pid, or None."""
     server = _server()
     with server._lock:
-        pid = server._forkserver_pid
+        pid: int | None = server._forkserver_pid
         if pid is None:
             return None
         _close_quietly(server._forkserver_alive_fd)

@@ -86,7 +86,8 @@ class Workers:
         process = self.ctx.Process(
             target=worker.main, name=f"poolbars-worker-{number}", daemon=True,
             args=(number, child_end, self.address, self.authkey, self.board.array,
-                  options.initializer, options.initargs, worker_args, options.capture_tqdm))
+                  options.initializer, options.initargs, worker_args, options.capture_tqdm,
+                  worker.Stdio() if options.start_method == "forkserver" else None))
         self.book.post([ev.WorkerChange(number, "starting", None)])
         process.start()
         child_end.close()

@@ -80,11 +80,34 @@ def queue_sink(address, authkey):
     return send
 
 
+class Stdio:
+    """The parent's fds 1 and 2 as they are when a worker starts, sent along to it: the
+    warm fork server forks workers with the ones it was started with, and a worker must
+    write where its parent writes now (a redirected stderr, a test's capture)."""
+
+    def __reduce__(self):
+        from multiprocess.reduction import DupFd  # valid only while a Process is sent
+        return (_std_fds, (DupFd(1), DupFd(2)))
+
+
+def _std_fds(out, err) -> list:
+    return [out.detach(), err.detach()]
+
+
+def _use_stdio(fds: list) -> None:
+    for target, fd in zip((1, 2), fds):
+        os.dup2(fd, target)
+        os.close(fd)
+
+
 def main(slot: int, conn, address, authkey: bytes, shared, initializer=None,
-         initargs=(), worker_args=None, capture_tqdm: bool = True) -> None:
+         initargs=(), worker_args=None, capture_tqdm: bool = True, stdio=None) -> None:
     """Run tasks from `conn` until told to stop (the target of every worker process);
-    `shared` is the array of the pool's `SlotBoard`."""
+    `shared` is the array of the pool's `SlotBoard`; `stdio`, the parent's fds 1 and 2
+    (a `Stdio` as sent) to write to."""
     global _worker_id, _board
+    if stdio is not None:
+        _use_stdio(stdio)
     _hold_what_tasks_start()
     _worker_id = slot
     _board = board = SlotBoard.attach(shared)
