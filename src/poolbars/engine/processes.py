@@ -150,10 +150,12 @@ class Workers:
     # -- stopping ----------------------------------------------------------------------------
 
     def shutdown(self, terminate: bool) -> None:
-        """Stop every worker: kill them if `terminate` (and the busy or dead ones anyway),
-        else ask the others to exit; hear their last words; kill what is left."""
+        """Stop every worker: kill them if `terminate` (and the busy, dead or still
+        starting ones anyway), else ask the others to exit; hear their last words; kill
+        what is left."""
         for slot in self.slots:
-            if terminate or slot.busy or slot.process.exitcode is not None:
+            # one still starting has run nothing: a quick pool need not wait for its start
+            if terminate or slot.busy or not slot.ready or slot.process.exitcode is not None:
                 self.kill(slot)
             else:
                 try:
