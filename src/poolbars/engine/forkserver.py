@@ -1,10 +1,11 @@
 """The fork server's lifetime in this process: started by the first pool that uses it,
-preloaded with `__main__` (a script's, as multiprocess does by default) and
-`poolbars.engine.worker`, and kept warm between pools, so the second and
-later pools start in a few milliseconds. It is stopped by `shutdown()` (`pb.shutdown()`),
-and by an atexit hook; neither ever blocks: a server that does not exit within
-STOP_WAIT is killed, and one that still serves an open pool's workers is only told to
-stop (it exits with the last of them). A child made by `os.fork()` forgets its parent's
+preloaded with `poolbars.engine.worker`, and kept warm between pools, so the second and
+later pools start in a few milliseconds. (A script's main module is still imported again
+by each worker, as under any forkserver pool: multiprocess 0.70 on Python 3.11 never
+preloads `__main__` in the server, whatever the preload list says, so we do not ask.)
+It is stopped by `shutdown()` (`pb.shutdown()`), and by an atexit hook; neither ever
+blocks: a server that does not exit within STOP_WAIT is killed, and one that still
+serves an open pool's workers is only told to stop (it exits with the last of them). A child made by `os.fork()` forgets its parent's
 server (and closes its copy of the server's pipe), so it neither uses nor holds it.
 
 The count of open pools is written under a lock, here only. multiprocess's own record of
@@ -31,7 +32,7 @@ def pool_opened(ctx: Any, uses_forkserver: bool) -> None:
     """A pool starts (with `ctx`, a multiprocess context)."""
     global _open_pools, _owner
     if uses_forkserver:
-        ctx.set_forkserver_preload(["__main__", "poolbars.engine.worker"])
+        ctx.set_forkserver_preload(["poolbars.engine.worker"])
     with _lock:
         _open_pools += 1
         if uses_forkserver and _owner != os.getpid():
