@@ -5,8 +5,9 @@ by each worker, as under any forkserver pool: multiprocess 0.70 on Python 3.11 n
 preloads `__main__` in the server, whatever the preload list says, so we do not ask.)
 It is stopped by `shutdown()` (`pb.shutdown()`), and by an atexit hook; neither ever
 blocks: a server that does not exit within STOP_WAIT is killed, and one that still
-serves an open pool's workers is only told to stop (it exits with the last of them). A child made by `os.fork()` forgets its parent's
-server (and closes its copy of the server's pipe), so it neither uses nor holds it.
+serves an open pool's workers is only told to stop (it exits with the last of them).
+A child made by `os.fork()` forgets its parent's server (and closes its copy of the
+server's pipe), so it neither uses nor holds it.
 
 The count of open pools is written under a lock, here only. multiprocess's own record of
 its server (`forkserver._forkserver`) is read and reset here, under its lock."""
