@@ -134,3 +134,28 @@ def test_an_interpreter_that_used_pools_exits_promptly_and_leaves_no_process(tmp
     while any(alive(pid) for pid in pids) and time.time() < deadline:
         time.sleep(0.05)
     assert [pid for pid in pids if alive(pid)] == []  # the server and the open pool's workers
+
+
+CLOSED_STDIO = textwrap.dedent("""
+    import sys
+    import poolbars as pb
+
+    if __name__ == "__main__":
+        results = []
+        for _ in range(2):  # the second pool's workers come from the warm server
+            with pb.Pool(2, display=None) as pool:
+                results += pool.map(abs, [-1, -2])
+        with open(sys.argv[1], "w") as f:
+            f.write(repr(results))
+""")
+
+
+@pytest.mark.parametrize("closed", ["1", "2"])
+def test_workers_start_when_the_parent_runs_with_stdout_or_stderr_closed(tmp_path, closed):
+    """Each worker gets the parent's current fds 1 and 2; a closed one is not sent."""
+    script, out = tmp_path / "closed.py", tmp_path / "out.txt"
+    script.write_text(CLOSED_STDIO)
+    run = subprocess.run(["sh", "-c", f'"{sys.executable}" "{script}" "{out}" {closed}>&-'],
+                         timeout=60, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert run.returncode == 0
+    assert out.read_text() == "[1, 2, 1, 2]"

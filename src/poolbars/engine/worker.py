@@ -87,17 +87,26 @@ class Stdio:
 
     def __reduce__(self):
         from multiprocess.reduction import DupFd  # valid only while a Process is sent
-        return (_std_fds, (DupFd(1), DupFd(2)))
+        return (_std_fds, tuple(DupFd(fd) if _is_open(fd) else None for fd in (1, 2)))
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:  # a parent started with its stdout or stderr closed
+        return False
 
 
 def _std_fds(out, err) -> list:
-    return [out.detach(), err.detach()]
+    return [None if fd is None else fd.detach() for fd in (out, err)]
 
 
 def _use_stdio(fds: list) -> None:
     for target, fd in zip((1, 2), fds):
-        os.dup2(fd, target)
-        os.close(fd)
+        if fd is not None:
+            os.dup2(fd, target)
+            os.close(fd)
 
 
 def main(slot: int, conn, address, authkey: bytes, shared, initializer=None,
