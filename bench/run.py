@@ -20,6 +20,7 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -187,6 +188,52 @@ def _pool_start() -> float:
             timed(lambda: multiprocessing.Pool(PROCESSES).__exit__(None, None, None))
             for _ in range(3))
     return _start_cost
+
+
+# -- start-up: the issue's snippet, first pool and later ones --------------------------------
+
+STARTERS = {"stdlib fork Pool(4)": "fork", "stdlib forkserver Pool(4)": "forkserver",
+            "poolbars Pool(4, display=None)": "poolbars"}
+
+
+def start_and_map(kind: str) -> float:
+    """Seconds for `with <pool>(4) as p: p.map(square, range(10))` (the issue's snippet)."""
+    start = time.perf_counter()
+    if kind == "poolbars":
+        with pb.Pool(4, display=None) as p:
+            p.map(square, range(10))
+    else:
+        with multiprocessing.get_context(kind).Pool(4) as p:
+            p.map(square, range(10))
+    return time.perf_counter() - start
+
+
+def _starts_in_a_fresh_interpreter(kind: str, later: int) -> list[float]:
+    """[first pool, later pools…] timed in a new interpreter (this script, --starts)."""
+    run = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--starts", kind,
+                          str(later)], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    if run.returncode != 0:
+        raise RuntimeError(f"--starts {kind} failed: {run.stderr[-2000:]}")
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def startup(repeat: int, later: int) -> list[str]:
+    first: dict = {name: [] for name in STARTERS}
+    rest: dict = {name: [] for name in STARTERS}
+    for _ in range(repeat):  # interleaved, one fresh interpreter each
+        for name, kind in STARTERS.items():
+            times = _starts_in_a_fresh_interpreter(kind, later)
+            first[name].append(times[0])
+            rest[name].append(statistics.median(times[1:]))
+    note = (f"`with Pool(4) as p: p.map(f, range(10))`, start to end of the `with`; "
+            f"{repeat} fresh interpreters each (this script); later: the median of pools "
+            f"2–{later + 1} in one interpreter. Targets (issue 12): later ≤ 3× fork, "
+            "first ≤ 1.5× forkserver.")
+    return (table("Start-up: the first pool in a fresh interpreter", first,
+                  "stdlib forkserver Pool(4)", note, key="start-first")
+            + table("Start-up: the second and later pools in one interpreter", rest,
+                    "stdlib fork Pool(4)", key="start-later"))
 
 
 # -- W2: progress inside tasks ----------------------------------------------------------------
@@ -552,11 +599,18 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=None,
                         help="where to write the report (default bench/RESULTS.md; "
                              "--quick prints only)")
+    parser.add_argument("--starts", nargs=2, metavar=("KIND", "LATER"),
+                        help=argparse.SUPPRESS)  # one interpreter's pool start times
     args = parser.parse_args(argv)
+    if args.starts:
+        kind, later = args.starts[0], int(args.starts[1])
+        print(json.dumps([start_and_map(kind) for _ in range(later + 1)]))
+        return 0
     q = args.quick
     repeat = 1 if q else 5
     started = time.time()
     sections = [
+        startup(1 if q else 5, 2 if q else 7),
         w1(2_000 if q else 200_000, repeat),
         w2(2 if q else 8, 20_000 if q else 2_000_000, 1 if q else 11),  # the noisiest
         w3(8 if q else 64, repeat),

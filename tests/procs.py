@@ -1,6 +1,8 @@
 """What the fault tests read in /proc: whether a process runs, this process's children
 and a process's descendants (multiprocess's resource tracker left out: it is not the
-pool's, and outlives it by design), and the pool's threads."""
+pool's, and outlives it by design; so is the warm fork server a process keeps between its
+pools, a direct child of it: `fork_servers()` finds those, and test_forkserver.py checks
+that `pb.shutdown()` and the exit stop them), and the pool's threads."""
 
 import os
 import threading
@@ -15,8 +17,12 @@ def alive(pid: int) -> bool:
         return False
 
 
-def _parents() -> dict:
-    """{pid: parent pid} of every live process but resource trackers."""
+FORK_SERVER = "multiprocess.forkserver import main"  # in the fork server's command line
+
+
+def _parents(servers: dict | None = None) -> dict:
+    """{pid: parent pid} of every live process but resource trackers; the fork servers'
+    {pid: parent pid} go in `servers` too."""
     parents = {}
     for name in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -28,19 +34,32 @@ def _parents() -> dict:
             continue
         if fields[0] not in "ZX" and "resource_tracker" not in cmd:
             parents[int(name)] = int(fields[1])
+            if servers is not None and FORK_SERVER in cmd:
+                servers[int(name)] = int(fields[1])
     return parents
+
+
+def fork_servers(parent: int) -> list:
+    """Pids of the live fork servers `parent` started."""
+    servers: dict = {}
+    _parents(servers)
+    return sorted(pid for pid, up in servers.items() if up == parent)
 
 
 def children() -> list:
     """Pids of this process's live children."""
-    me = os.getpid()
-    return sorted(pid for pid, parent in _parents().items() if parent == me)
+    me, servers = os.getpid(), {}
+    return sorted(pid for pid, parent in _parents(servers).items()
+                  if parent == me and servers.get(pid) != me)
 
 
 def descendants(root: int) -> list:
     """Pids of the live descendants of `root`."""
-    parents, found = _parents(), []
+    servers: dict = {}
+    parents, found = _parents(servers), []
     for pid in parents:
+        if servers.get(pid) == root:
+            continue  # the warm fork server of `root` (its workers still count)
         up = pid
         while up in parents and up != root:
             up = parents[up]

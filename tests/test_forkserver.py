@@ -1,14 +1,23 @@
-"""The fork server's lifetime: it outlives a pool while another is open, and the last
-pool to close stops it (a real fork server process, started through a real context)."""
+"""The warm fork server: it outlives the pools that use it (the next pool reuses it),
+`pb.shutdown()` stops it (the next pool starts it again), and an interpreter that used a
+pool exits promptly and leaves no process behind — also with a pool still open. Real
+fork servers, real pools, real interpreters; the processes are read in /proc."""
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
 
 import multiprocess
 import pytest
 from multiprocess import forkserver as mp_forkserver
 
+import poolbars as pb
 from poolbars.engine import forkserver
-from procs import alive
+from procs import alive, children, descendants, fork_servers
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(120)
 
 
 def _server_pid():
@@ -22,25 +31,131 @@ def _start_server(ctx) -> int:
     return _server_pid()
 
 
-def test_the_last_pool_to_close_stops_the_fork_server_and_not_before():
-    ctx = multiprocess.get_context("forkserver")
-    forkserver.pool_opened(ctx, True)
-    forkserver.pool_opened(ctx, True)
-    pid = _start_server(ctx)
-    assert pid is not None and alive(pid)
-    forkserver.pool_closed(True)
-    assert alive(pid)  # another pool is still open
-    forkserver.pool_closed(True)
-    assert not alive(pid)
-    assert _start_server(ctx) != pid  # the next pool starts it again
-    forkserver.stop()
+def _pool_run() -> list:
+    with pb.Pool(2, display=None) as pool:
+        return pool.map(abs, range(-3, 3))
 
 
-def test_a_pool_without_the_fork_server_leaves_it_running():
+def test_the_server_stays_warm_after_the_last_pool_and_shutdown_stops_it():
     ctx = multiprocess.get_context("forkserver")
-    forkserver.pool_opened(ctx, False)
+    forkserver.pool_opened(ctx, True)
     pid = _start_server(ctx)
-    forkserver.pool_closed(False)
-    assert alive(pid)
-    forkserver.stop()
+    forkserver.pool_closed(True)
+    assert alive(pid)  # warm for the next pool
+    pb.shutdown()
+    assert not alive(pid) and _server_pid() is None
+    assert fork_servers(os.getpid()) == []
+    pb.shutdown()  # nothing to stop: nothing happens
+
+
+def test_later_pools_reuse_the_warm_server_and_a_pool_after_shutdown_starts_a_new_one():
+    assert _pool_run() == [3, 2, 1, 0, 1, 2]
+    first = _server_pid()
+    assert fork_servers(os.getpid()) == [first]
+    assert _pool_run() == [3, 2, 1, 0, 1, 2]
+    assert _server_pid() == first  # the second pool started no server
+    assert children() == []  # no worker left: only the warm server, which children() skips
+    pb.shutdown()
+    assert not alive(first) and fork_servers(os.getpid()) == []
+    assert _pool_run() == [3, 2, 1, 0, 1, 2]  # a new pool after shutdown works
+    again = _server_pid()
+    assert again != first and alive(again)
+    pb.shutdown()
+    assert not alive(again)
+
+
+def test_shutdown_while_a_pool_is_open_returns_and_the_pool_goes_on():
+    """The choice: shutdown() never blocks and never breaks an open pool. The server is
+    told to stop (its pipe closed, forgotten), keeps serving the open pool's workers, and
+    exits once they have; the pool's close reaps it."""
+    with pb.Pool(2, display=None) as pool:
+        assert pool.map(abs, [-1, -2]) == [1, 2]
+        pid = _server_pid()
+        pb.shutdown()
+        assert _server_pid() is None
+        assert pool.map(abs, range(-20, 0)) == list(range(20, 0, -1))
     assert not alive(pid)
+    assert descendants(os.getpid()) == [] and fork_servers(os.getpid()) == []
+
+
+def test_a_forked_child_neither_uses_nor_holds_its_parent_s_server():
+    _pool_run()
+    pid = _server_pid()
+    child = os.fork()
+    if child == 0:  # the child: a pool of its own, then out without atexit hooks
+        code = 1
+        try:
+            code = 0 if _pool_run() == [3, 2, 1, 0, 1, 2] and _server_pid() != pid else 2
+            pb.shutdown()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert _server_pid() == pid and alive(pid)  # the parent's stays warm
+    assert _pool_run() == [3, 2, 1, 0, 1, 2]
+    pb.shutdown()
+    assert not alive(pid)
+
+
+EXITING = textwrap.dedent("""
+    import sys
+    import poolbars as pb
+    from multiprocess import forkserver
+
+    if __name__ == "__main__":
+        pool = pb.Pool(2, display=None)
+        with pool:
+            pool.map(abs, range(-4, 4))
+        opened = pb.Pool(2, display=None)
+        opened.start()
+        opened.map(abs, [-1])
+        pids = [forkserver._forkserver._forkserver_pid]
+        pids += [slot.process.pid for slot in opened._engine.backend.workers.slots]
+        print(" ".join(map(str, pids)), flush=True)
+        if sys.argv[1] == "shutdown-while-open":
+            pb.shutdown()
+        if sys.argv[1] == "close":
+            opened.close()
+""")
+
+
+@pytest.mark.parametrize("how", ["close", "open-at-exit", "shutdown-while-open"])
+def test_an_interpreter_that_used_pools_exits_promptly_and_leaves_no_process(tmp_path, how):
+    script = tmp_path / "exiting.py"
+    script.write_text(EXITING)
+    started = time.time()
+    run = subprocess.run([sys.executable, str(script), how], capture_output=True, text=True,
+                         timeout=60, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    print(f"{how}: the script ran and exited in {time.time() - started:.2f} s")
+    assert run.returncode == 0, run.stderr
+    pids = [int(pid) for pid in run.stdout.split()]
+    assert len(pids) == 3 and all(pids)
+    deadline = time.time() + 10  # reparented processes may take a moment to be reaped
+    while any(alive(pid) for pid in pids) and time.time() < deadline:
+        time.sleep(0.05)
+    assert [pid for pid in pids if alive(pid)] == []  # the server and the open pool's workers
+
+
+CLOSED_STDIO = textwrap.dedent("""
+    import sys
+    import poolbars as pb
+
+    if __name__ == "__main__":
+        results = []
+        for _ in range(2):  # the second pool's workers come from the warm server
+            with pb.Pool(2, display=None) as pool:
+                results += pool.map(abs, [-1, -2])
+        with open(sys.argv[1], "w") as f:
+            f.write(repr(results))
+""")
+
+
+@pytest.mark.parametrize("closed", ["1", "2"])
+def test_workers_start_when_the_parent_runs_with_stdout_or_stderr_closed(tmp_path, closed):
+    """Each worker gets the parent's current fds 1 and 2; a closed one is not sent."""
+    script, out = tmp_path / "closed.py", tmp_path / "out.txt"
+    script.write_text(CLOSED_STDIO)
+    run = subprocess.run(["sh", "-c", f'"{sys.executable}" "{script}" "{out}" {closed}>&-'],
+                         timeout=60, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert run.returncode == 0
+    assert out.read_text() == "[1, 2, 1, 2]"

@@ -218,3 +218,25 @@ def test_without_setup_timeout_the_allowance_comes_from_timeout(monkeypatch):
     assert time.monotonic() - began < 20
     with pb.Pool(1, display=None) as pool:  # no timeout: no limit, and nothing hangs here
         assert pool.map(SlowSetup, [1]) == [2]
+
+
+def slow_start(folder, seconds):
+    import os
+    with open(os.path.join(folder, f"{os.getpid()}.started"), "w"):
+        pass
+    time.sleep(seconds)
+    with open(os.path.join(folder, f"{os.getpid()}.ready"), "w"):
+        pass
+
+
+def test_a_worker_still_starting_when_the_pool_closes_is_stopped_not_waited_for(tmp_path):
+    """It has run nothing: closing a quick pool does not wait for its start-up (a pool
+    that keeps a worker busy starting, here its initializer, ends it where it is)."""
+    before = children()
+    with pb.Pool(1, display=None, initializer=slow_start, initargs=(str(tmp_path), 0.5)):
+        deadline = time.time() + 30
+        while not list(tmp_path.glob("*.started")) and time.time() < deadline:
+            time.sleep(0.01)
+    time.sleep(1.0)  # longer than the initializer would have taken
+    assert [p.suffix for p in tmp_path.iterdir()] == [".started"]
+    assert children() == before and not poolbars_threads()

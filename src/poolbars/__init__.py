@@ -1,5 +1,6 @@
 """poolbars: a parallel map with a live panel of what every worker is doing."""
 
+from .engine import forkserver as _forkserver
 from .engine.book import Stats
 from .engine.worker import Worker, worker_id, worker_state
 from .errors import Failure, TaskFailed, TaskTimeout, WorkerCrashed
@@ -11,8 +12,24 @@ from .progress.tqdm_compat import tqdm, trange
 
 __all__ = ["Bar", "Failure", "Panel", "Pool", "ProgressPanel", "Remote", "Stats",
            "TaskFailed", "TaskTimeout", "Worker", "WorkerCrashed", "bar", "connect", "install",
-           "map", "message", "tqdm", "track", "trange", "worker_id", "worker_state"]
+           "map", "message", "shutdown", "tqdm", "track", "trange", "worker_id", "worker_state"]
 __version__ = "0.1.0"
+
+
+def shutdown() -> None:
+    """Stop what poolbars keeps warm between pools: the fork server that starts the
+    workers (started by the first pool, kept so later pools start in milliseconds).
+
+    The next pool starts it again. It is also stopped at interpreter exit, so calling
+    this is never required; it never blocks: if a pool is still open, its workers keep
+    running and the server exits once they have. Example::
+
+        import poolbars as pb
+        with pb.Pool(4) as pool:
+            pool.map(abs, range(-5, 5))
+        pb.shutdown()  # no poolbars process is left running
+    """
+    _forkserver.shutdown()
 
 
 def __getattr__(name: str):

@@ -86,7 +86,8 @@ class Workers:
         process = self.ctx.Process(
             target=worker.main, name=f"poolbars-worker-{number}", daemon=True,
             args=(number, child_end, self.address, self.authkey, self.board.array,
-                  options.initializer, options.initargs, worker_args, options.capture_tqdm))
+                  options.initializer, options.initargs, worker_args, options.capture_tqdm,
+                  worker.Stdio() if options.start_method == "forkserver" else None))
         self.book.post([ev.WorkerChange(number, "starting", None)])
         process.start()
         child_end.close()
@@ -149,10 +150,12 @@ class Workers:
     # -- stopping ----------------------------------------------------------------------------
 
     def shutdown(self, terminate: bool) -> None:
-        """Stop every worker: kill them if `terminate` (and the busy or dead ones anyway),
-        else ask the others to exit; hear their last words; kill what is left."""
+        """Stop every worker: kill them if `terminate` (and the busy, dead or still
+        starting ones anyway), else ask the others to exit; hear their last words; kill
+        what is left."""
         for slot in self.slots:
-            if terminate or slot.busy or slot.process.exitcode is not None:
+            # one still starting has run nothing: a quick pool need not wait for its start
+            if terminate or slot.busy or not slot.ready or slot.process.exitcode is not None:
                 self.kill(slot)
             else:
                 try:

@@ -18,7 +18,7 @@ from multiprocess.util import Finalize
 
 from ..errors import RemoteFailure
 from ..progress import reporting
-from ..protocol.channel import connect
+from ..protocol.channel import Outbox, connect
 from ..protocol.wire import (CALL_ITEM, CALL_STAR, Each, Function, InitFailed, Loaded, Ready,
                              Resend, Results, SetupFailed, SlotBoard, Stop, Tasks,
                              TeardownFailed, dumps, loads)
@@ -70,22 +70,59 @@ class Worker:
 
 
 def queue_sink(address: Any, authkey: bytes) -> Callable[[list[Any]], None]:
-    """Send reporter batches to the channel at `address` as pickled bytes."""
-    proxy = connect(address, authkey)
+    """Send reporter batches to the channel at `address` as pickled bytes. It connects
+    on the first batch (the Reporter sends one at a time): a worker whose tasks report
+    nothing never opens a connection, and READY does not wait for the handshake."""
+    outbox: Outbox | None = None
 
     def send(batch: list[Any]) -> None:
-        proxy.put(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+        nonlocal outbox
+        if outbox is None:
+            outbox = connect(address, authkey)
+        outbox.put(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
 
     return send
 
 
+class Stdio:
+    """The parent's fds 1 and 2 as they are when a worker starts, sent along to it: the
+    warm fork server forks workers with the ones it was started with, and a worker must
+    write where its parent writes now (a redirected stderr, a test's capture)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        from multiprocess.reduction import DupFd  # valid only while a Process is sent
+        return (_std_fds, tuple(DupFd(fd) if _is_open(fd) else None for fd in (1, 2)))
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:  # a parent started with its stdout or stderr closed
+        return False
+
+
+def _std_fds(out: Any, err: Any) -> list[int | None]:  # DupFd-s, as multiprocess sends them
+    return [None if fd is None else fd.detach() for fd in (out, err)]
+
+
+def _use_stdio(fds: list[int | None]) -> None:
+    for target, fd in zip((1, 2), fds):
+        if fd is not None:
+            os.dup2(fd, target)
+            os.close(fd)
+
+
 def main(slot: int, conn: Any, address: Any, authkey: bytes, shared: Any,
          initializer: Callable[..., Any] | None = None, initargs: tuple[Any, ...] = (),
-         worker_args: dict[str, Any] | None = None, capture_tqdm: bool = True) -> None:
+         worker_args: dict[str, Any] | None = None, capture_tqdm: bool = True,
+         stdio: list[int | None] | None = None) -> None:
     """Run tasks from `conn` until told to stop (the target of every worker process);
     `shared` is the array of the pool's `SlotBoard`; `conn` is a multiprocess Connection
-    (untyped: Any)."""
+    (untyped: Any); `stdio`, the parent's fds 1 and 2 (a `Stdio` as sent) to write to."""
     global _worker_id, _board
+    if stdio is not None:
+        _use_stdio(stdio)
     _hold_what_tasks_start()
     _worker_id = slot
     _board = board = SlotBoard.attach(shared)
