@@ -67,11 +67,6 @@ def shutdown() -> None:
         _reap(pid)
 
 
-def stop() -> None:
-    """Stop the fork server now (the name earlier callers know): `shutdown()`."""
-    shutdown()
-
-
 def _server() -> Any:
     from multiprocess import forkserver
     return forkserver._forkserver
