@@ -110,7 +110,7 @@ EXITING = textwrap.dedent("""
         opened.start()
         opened.map(abs, [-1])
         pids = [forkserver._forkserver._forkserver_pid]
-        pids += [slot.process.pid for slot in opened._engine.backend.workers.slots]
+        pids += [slot.process.pid for slot in opened._running.engine.backend.workers.slots]
         print(" ".join(map(str, pids)), flush=True)
         if sys.argv[1] == "shutdown-while-open":
             pb.shutdown()
