@@ -11,7 +11,9 @@ from _harness import CommCounter, read_panel, record_metrics, watched
 POOL_CELL = 1
 MAX_COMM_MSGS_PER_S = 15
 
-_DOM_JS = """(root) => ({elements: root.querySelectorAll('*').length,
+# null while the output is being replaced (the final text fallback, as the cell ends)
+_DOM_JS = """(root) => !root.closest('.jp-Cell-outputArea') ? null : ({
+  elements: root.querySelectorAll('*').length,
   lanes: root.querySelectorAll('.pb-lane').length,
   failures: root.querySelectorAll('.pb-failure').length,
   outputs: root.closest('.jp-Cell-outputArea').querySelectorAll('*').length,
@@ -26,7 +28,9 @@ def test_scale_dom_bounded_few_messages_low_latency(open_lab, artifacts):
 
     polls = []
     while nbp.cell_running(POOL_CELL):
-        polls.append(panel.evaluate(_DOM_JS))
+        poll = panel.evaluate(_DOM_JS)
+        if poll is not None:
+            polls.append(poll)
         if len(polls) == 6:
             panel.screenshot(path=str(artifacts / "lab-scale-mid.png"))
         nbp.page.wait_for_timeout(500)
