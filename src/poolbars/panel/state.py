@@ -48,8 +48,10 @@ class FailureRow:
 class PanelState:
     """The state of one panel. Only the collector thread calls `fold`."""
 
-    def __init__(self, title: str = "", unit: str = "it", stale_after: float | None = None):
+    def __init__(self, title: str = "", unit: str = "it", stale_after: float | None = None,
+                 keep_finished: int | None = None):
         self.title = clip(title)
+        self.keep_finished = keep_finished  # finished bars kept (the latest), None: all
         self.unit = clip(unit)
         self.stale_after = stale_after  # a running task with no news this long is stalled
         self.lock = threading.Lock()  # held by the collector while folding a batch
@@ -85,7 +87,7 @@ class PanelState:
             ev.WORKER: self._worker, ev.WORKER_FAIL: self._worker_fail, ev.SEEN: self._seen,
             ev.START: self._start, ev.DONE: self._done, ev.FAIL: self._fail, ev.RETRY: self._retry,
             ev.CANCEL: self._cancel, ev.END: self._end, ev.BAR: self._bar,
-            ev.MESSAGE: self._message, ev.CONTROL: self._control,
+            ev.MESSAGE: self._message, ev.CONTROL: self._control, ev.CLEAR: self._clear,
         }
         self._by_type = {ev.TYPE[kind]: folder for kind, folder in self._by_kind.items()}
 
@@ -226,6 +228,14 @@ class PanelState:
         lane.updated = t
         if not lane.is_worker:  # a bar of its own: its lane shows its status
             lane.state = "done" if closed else "running"
+            if closed and self.keep_finished is not None:
+                self.lanes.keep_finished(self.keep_finished)
+
+    def _clear(self, status, folded=None):
+        for key in self.lanes.clear_finished(status):
+            self.lane_throughput.pop(key, None)
+        if folded is not None:
+            folded.set()
 
     def _message(self, source, task, text):
         source = clip(source) if isinstance(source, str) else source
