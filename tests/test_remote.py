@@ -26,7 +26,7 @@ REPORTER = textwrap.dedent("""
     remote = pb.connect((host, port), key, name="etl-job")
     for _ in remote.track(range(40), desc="loading rows", unit="rows"):
         time.sleep(0.005)
-    with remote.bar(total=3, desc="uploading") as bar:
+    with remote.bar(total=3, desc="uploading", meta={"bucket": "b1", "retry": 2}) as bar:
         for _ in range(3):
             bar.update(1)
     remote.message("all done")
@@ -56,6 +56,8 @@ def test_another_process_reports_to_a_panel_by_address(tmp_path):
     assert lanes["loading rows"]["n"] == 40 and lanes["loading rows"]["total"] == 40
     assert lanes["loading rows"]["name"] == "etl-job" and lanes["loading rows"]["unit"] == "rows"
     assert lanes["uploading"]["n"] == 3
+    assert lanes["uploading"]["meta"] == [["bucket", '"b1"'], ["retry", "2"]]
+    assert lanes["loading rows"]["meta"] == []
     assert any(lane["message"] == "all done" for lane in lanes.values())
 
 

@@ -40,6 +40,7 @@ class BarState:
     unit: str = "it"
     postfix: tuple[tuple[str, str], ...] = ()
     closed: bool = False
+    meta: tuple[tuple[str, str], ...] = ()  # (key, JSON text) pairs, clipped
 
 
 @dataclass

@@ -105,11 +105,14 @@ class Remote:
         self.reporter = reporter
         self._outbox = outbox  # None when there is no panel to report to
 
-    def bar(self, total: float | None = None, desc: str | None = None, unit: str = "it") -> Bar:
-        return Bar(total, desc, unit, reporter=self.reporter)
+    def bar(self, total: float | None = None, desc: str | None = None, unit: str = "it",
+            meta: dict | None = None) -> Bar:
+        return Bar(total, desc, unit, reporter=self.reporter, meta=meta)
 
-    def track(self, iterable: Iterable, total=None, desc=None, unit="it") -> Tracked:
-        return Tracked(iterable, total=total, desc=desc, unit=unit, reporter=self.reporter)
+    def track(self, iterable: Iterable, total=None, desc=None, unit="it",
+              meta: dict | None = None) -> Tracked:
+        return Tracked(iterable, total=total, desc=desc, unit=unit, reporter=self.reporter,
+                       meta=meta)
 
     def message(self, text: str) -> None:
         self.reporter.message(text)

@@ -160,7 +160,9 @@ class Clear(NamedTuple):
 
 class BarUpdate(NamedTuple):
     """Bar `bar_id` of `source` has this whole state (absolute: `n` is its count).
-    `postfix` is a tuple of (key, value) string pairs."""
+    `postfix` is a tuple of (key, value) string pairs; `meta` the bar's custom payload, a
+    tuple of (key, JSON text of the value) pairs (last, with a default: an older sender's
+    tuple has no meta and still folds)."""
 
     source: Source
     bar_id: int
@@ -172,6 +174,7 @@ class BarUpdate(NamedTuple):
     postfix: tuple[tuple[str, str], ...]
     closed: bool
     t: float
+    meta: tuple[tuple[str, str], ...] = ()
 
 
 class Message(NamedTuple):
