@@ -212,7 +212,10 @@ function updateRow(row, lane, drift, itemUnit) {
   setAttr(row.task, "title", lane.task === null ? null : taskTitle(lane));
   setText(row.desc, lane.desc);
   setHidden(row.desc, lane.desc === "");
-  setAttr(row.desc, "title", lane.desc || null);
+  // the bar's meta shows on hover: over the row, and with the description over it
+  const meta = metaText(lane.meta);
+  setAttr(row.el, "title", meta || null);
+  setAttr(row.desc, "title", [lane.desc, meta].filter((part) => part !== "").join("\n") || null);
 
   updateBar(row, lane, tone, isWorking(lane));
 
@@ -284,6 +287,15 @@ function updateBar(row, lane, tone, working) {
 function taskTitle(lane) {
   const label = lane.task ?? "";
   return lane.index === null || String(lane.index) === label ? `item ${label}` : `item #${lane.index}: ${label}`;
+}
+
+/**
+ * A bar's meta as hover text, one `key: value` line per pair ("" for none).
+ * @param {Array<[string, string]>} pairs
+ * @returns {string}
+ */
+export function metaText(pairs) {
+  return pairs.map(([key, value]) => `${key}: ${value}`).join("\n");
 }
 
 /**

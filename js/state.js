@@ -56,6 +56,7 @@ export const TRAITS = /** @type {const} */ ([
  * @property {string} unit
  * @property {string} message
  * @property {Array<[string, string]>} postfix
+ * @property {Array<[string, string]>} meta the bar's custom payload: [key, JSON text of the value], shown on hover
  * @property {number} elapsed seconds on the current task
  * @property {number} done items this lane finished
  * @property {number} failed items that ended badly on this lane: errors, timeouts, crashes
@@ -205,6 +206,7 @@ export function readLane(raw, i) {
     unit: str(o.unit),
     message: str(o.message),
     postfix: list(o.postfix).map(readPair),
+    meta: list(o.meta).map(readPair),
     elapsed: num(o.elapsed),
     done: int(o.done),
     failed: int(o.failed),

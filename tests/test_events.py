@@ -12,12 +12,12 @@ from poolbars.progress.reporting import Bar, Reporter
 from poolbars.panel.state import PanelState
 
 KINDS = [ev.WORKER, ev.WORKER_FAIL, ev.SEEN, ev.START, ev.DONE, ev.FAIL, ev.RETRY, ev.CANCEL,
-         ev.END, ev.CONTROL, ev.BAR, ev.MESSAGE]
+         ev.END, ev.CONTROL, ev.CLEAR, ev.BAR, ev.MESSAGE]
 
 # a run that uses every kind, as named events
 RUN = [
     ev.WorkerChange(0, "starting"), ev.WorkerChange(1, "idle", 101), ev.Seen(0, 6),
-    ev.WorkerChange(0, "idle", 100), ev.Control(True, False),
+    ev.WorkerChange(0, "idle", 100), ev.Control(True, False), ev.Clear("done"),
     ev.Start(0, 0, 3, "'a'", 10.0), ev.Start(1, 3, 1, "'d'", 10.0),
     ev.BarUpdate(0, 1, 0, "rows", 5, 10, "rows", (("k", "v"),), False, 10.5),
     ev.Message(0, 1, "early"), ev.Message("main", None, "hello"),
@@ -65,6 +65,8 @@ def test_an_unknown_kind_is_ignored():
     ev.wire(ev.BarUpdate("host:1", 2, None, "d", 1, 10, "it", (), False, 1.0)),
     ev.wire(ev.Message(3, 4, "text")),
     ev.wire(ev.Start(0, 0, 1, "'a'", 1.0))[:6],  # as a cluster's worker sends it: no `retried`
+    ev.wire(ev.BarUpdate("host:1", 2, None, "d", 1, 10, "it", (), False, 1.0, (("k", "1"),))),
+    ev.wire(ev.BarUpdate("host:1", 2, None, "d", 1, 10, "it", (), False, 1.0))[:11],  # no meta
 ])
 def test_what_other_processes_send_is_well_formed_on_the_wire(event):
     assert well_formed(event)
@@ -91,3 +93,9 @@ def test_named_events_from_a_peer_are_dropped_not_folded():
     # a peer must send the wire form: a pickle naming our classes is not a batch
     data = pickle.dumps([ev.Message(3, None, "text")])
     assert readable(data) is None
+
+
+@pytest.mark.parametrize("meta", [{"k": 1}, (("k", 1),), (("k",),), ["k", "1"]])
+def test_a_bar_whose_meta_is_not_text_pairs_is_not_well_formed(meta):
+    event = ev.wire(ev.BarUpdate("host:1", 2, None, "d", 1, 10, "it", (), False, 1.0, meta))
+    assert not well_formed(event)

@@ -26,7 +26,7 @@ REPORTER = textwrap.dedent("""
     remote = pb.connect((host, port), key, name="etl-job")
     for _ in remote.track(range(40), desc="loading rows", unit="rows"):
         time.sleep(0.005)
-    with remote.bar(total=3, desc="uploading") as bar:
+    with remote.bar(total=3, desc="uploading", meta={"bucket": "b1", "retry": 2}) as bar:
         for _ in range(3):
             bar.update(1)
     remote.message("all done")
@@ -56,6 +56,8 @@ def test_another_process_reports_to_a_panel_by_address(tmp_path):
     assert lanes["loading rows"]["n"] == 40 and lanes["loading rows"]["total"] == 40
     assert lanes["loading rows"]["name"] == "etl-job" and lanes["loading rows"]["unit"] == "rows"
     assert lanes["uploading"]["n"] == 3
+    assert lanes["uploading"]["meta"] == [["bucket", '"b1"'], ["retry", "2"]]
+    assert lanes["loading rows"]["meta"] == []
     assert any(lane["message"] == "all done" for lane in lanes.values())
 
 
@@ -321,3 +323,90 @@ def test_an_authkey_that_is_not_hex_is_refused_with_what_to_pass():
         remote.close()
         assert panel.snapshot()["overall"]["done"] == 2
         assert any(lane["desc"] == "by hex" for lane in panel.snapshot()["lanes"])
+
+
+def wait_for_finished_bars(panel, count: int) -> None:
+    deadline = time.time() + 20
+    while time.time() < deadline and panel.state.bars_finished < count:
+        time.sleep(0.02)
+    assert panel.state.bars_finished == count
+
+
+def lane_descs(panel) -> list:
+    return [(lane["desc"], lane["state"]) for lane in panel.snapshot()["lanes"]]
+
+
+@pytest.mark.timeout(60)
+def test_clear_removes_finished_bars_and_keeps_the_running_ones(tmp_path):
+    with pb.Panel(display=None) as panel:
+        info = panel.connect_info()
+        run = run_reporter(tmp_path, info["address"], info["authkey"])  # another process
+        assert run.returncode == 0, run.stderr
+        remote = pb.connect(info["address"], info["authkey"], name="here")
+        running = remote.bar(total=10, desc="still going")
+        running.update(4)
+        for _ in remote.track(range(3), desc="short"):
+            pass
+        remote.reporter.flush()
+        wait_for_finished_bars(panel, 3)
+        deadline = time.time() + 5
+        while time.time() < deadline and ("still going", "running") not in lane_descs(panel):
+            time.sleep(0.02)
+        assert len(lane_descs(panel)) == 4
+        panel.clear()  # status="done": every finished bar, from every process
+        assert lane_descs(panel) == [("still going", "running")]
+        running.close()
+        remote.reporter.flush()
+        wait_for_finished_bars(panel, 4)
+        panel.clear(status="all")
+        assert panel.snapshot()["lanes"] == []
+        remote.close()
+
+
+@pytest.mark.timeout(120)
+def test_clear_exited_removes_the_lanes_of_a_finished_pool():
+    with pb.Panel(display=None) as panel:
+        with pb.Pool(2, display=None, panel=panel) as pool:
+            assert pool.map(abs, range(-4, 4)) == [4, 3, 2, 1, 0, 1, 2, 3]
+        remote = pb.connect(**panel.connect_info())
+        with remote.bar(total=1, desc="after the pool") as bar:
+            bar.update(1)
+        remote.close()
+        wait_for_finished_bars(panel, 1)
+        deadline = time.time() + 5
+        while time.time() < deadline and sum(
+                state == "exited" for _, state in lane_descs(panel)) < 2:
+            time.sleep(0.02)
+        panel.clear(status="exited")
+        assert lane_descs(panel) == [("after the pool", "done")]
+    panel.clear("done")  # after close, too
+    assert panel.snapshot()["lanes"] == []
+
+
+@pytest.mark.timeout(60)
+def test_keep_finished_keeps_only_the_bars_that_finished_last():
+    with pb.Panel(display=None, keep_finished=2) as panel:
+        remote = pb.connect(**panel.connect_info())
+        running = remote.bar(total=5, desc="running")
+        for i in range(5):
+            with remote.bar(total=1, desc=f"job {i}") as bar:
+                bar.update(1)
+            remote.reporter.flush()  # one batch each: they finish in this order
+            time.sleep(0.01)
+        wait_for_finished_bars(panel, 5)
+        assert sorted(lane_descs(panel)) == [("job 3", "done"), ("job 4", "done"),
+                                             ("running", "running")]
+        running.close()
+        remote.close()
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, "3", True])
+def test_keep_finished_and_clear_refuse_what_they_cannot_use(value):
+    with pytest.raises(ValueError, match=r"keep_finished=.*give a whole number, 0 or more"):
+        pb.Panel(display=None, keep_finished=value)
+
+
+def test_clear_refuses_an_unknown_status_naming_the_choices():
+    with pb.Panel(display=None) as panel:
+        with pytest.raises(ValueError, match=r"status='closed': give 'done', 'exited' or 'all'"):
+            panel.clear(status="closed")

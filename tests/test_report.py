@@ -38,3 +38,21 @@ def test_report_has_a_record_per_item_with_status_attempts_worker_and_inner_prog
     records = report.to_records()
     assert set(records[0]) >= {"index", "label", "worker", "start", "end", "status", "attempts",
                                "inner_n", "inner_total", "error"}
+
+
+def task_with_meta(x):
+    for _ in pb.track(range(3), desc="rows", meta={"shard": x, "source": f"s3://b/{x}.csv"}):
+        pass
+    return x
+
+
+def test_each_task_record_keeps_the_meta_of_its_bar():
+    with pb.Pool(2, display=None, chunksize=1) as pool:
+        pool.map(task_with_meta, range(4))
+        pool.map(abs, range(2))
+    tasks = pool.report().tasks
+    assert [t.meta for t in tasks if t.map == 1] == [
+        {"shard": x, "source": f"s3://b/{x}.csv"} for x in range(4)]
+    assert [t.meta for t in tasks if t.map == 2] == [None, None]
+    assert json.loads(pool.report().to_json())["tasks"][0]["meta"] == {"shard": 0,
+                                                                       "source": "s3://b/0.csv"}

@@ -177,3 +177,35 @@ def test_with_a_timer_track_is_read_while_it_runs_and_exact_when_it_breaks(make)
     assert counts == sorted(counts)  # never backwards
     final = bar_events(sent)[-1]
     assert final[5] == 700 and final[6] == 1000 and final[9] is True
+
+
+def test_meta_is_checked_once_and_travels_as_the_last_field_of_every_state():
+    reporter, sent = make_reporter()
+    with Bar(3, "rows", reporter=reporter, meta={"shard": 7, "tags": ["a", None]}) as bar:
+        bar.update(3)
+    reporter.flush()
+    assert bar.meta == (("shard", "7"), ("tags", '["a", null]'))
+    assert bar_events(sent)[-1][-1] == bar.meta and bar_events(sent)[-1][9] is True
+    plain = Bar(1, reporter=reporter)
+    assert plain.meta == () and plain.event(3, 1.0).meta == ()
+
+
+@pytest.mark.parametrize("meta, error, message", [
+    ([("a", 1)], TypeError, r"meta=\[\('a', 1\)\]: give a dict of JSON-able values, or None"),
+    ({1: "x"}, TypeError, r"meta key 1: give str keys"),
+    ({"f": object()}, TypeError, r"meta\['f'\]=<object object at .*>: give a JSON-able value"),
+    ({"nan": float("nan")}, TypeError, r"meta\['nan'\]=nan: give a JSON-able value"),
+    ({str(i): i for i in range(21)}, ValueError, r"meta has 21 keys: give at most 20"),
+])
+def test_a_bad_meta_is_refused_at_the_call(meta, error, message):
+    import poolbars as pb
+    reporter, sent = make_reporter()
+    with pytest.raises(error, match=message):
+        Bar(3, reporter=reporter, meta=meta)
+    with pytest.raises(error, match=message):
+        Tracked(range(3), reporter=reporter, meta=meta)
+    with pytest.raises(error, match=message):
+        pb.bar(3, meta=meta)
+    with pytest.raises(error, match=message):
+        pb.track(range(3), meta=meta)
+    assert sent == []

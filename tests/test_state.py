@@ -202,3 +202,15 @@ def test_no_eta_once_every_item_is_settled_even_before_the_end_is_posted():
     fold_all(s, (ev.CANCEL, 2, []))  # the Stop button: the rest will not run
     overall = s.snapshot(now=2.5)["overall"]
     assert s.status == "running" and overall["eta"] is None
+
+
+def test_a_bars_meta_is_in_its_lane_bounded_and_an_older_senders_bar_still_folds():
+    from poolbars.panel.limits import MAX_META, MAX_META_CHARS
+    s = PanelState()
+    meta = tuple((f"key {i}" + "k" * 500, '"' + "v" * 5000 + '"') for i in range(MAX_META + 5))
+    fold_all(s, (ev.BAR, "job", 1, None, "with meta", 1, 2, "it", (), False, 1.0, meta),
+             (ev.BAR, "old", 1, None, "no meta", 1, 2, "it", (), False, 1.0))  # 10 fields
+    with_meta, without = s.snapshot(now=2.0)["lanes"]
+    assert len(with_meta["meta"]) == MAX_META and without["meta"] == []
+    assert all(len(k) <= 100 and len(v) == MAX_META_CHARS for k, v in with_meta["meta"])
+    assert with_meta["meta"][0][0].startswith("key 0")

@@ -106,6 +106,7 @@ export function lane(key, over = {}) {
     unit: "it",
     message: "",
     postfix: [],
+    meta: [],
     elapsed: 1.5,
     done: 2,
     failed: 0,

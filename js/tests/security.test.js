@@ -27,6 +27,7 @@ function hostileSnapshot(evil) {
         unit: evil,
         message: evil,
         postfix: [[evil, evil]],
+        meta: [[evil, evil]],
       }),
       lane("idle", { name: evil, state: evil, task: null }),
     ],
@@ -76,6 +77,8 @@ describe("user text is shown literally", () => {
       assert.equal(root.querySelector(".pb-traceback")?.textContent, evil);
       assert.ok(root.querySelector(".pb-failure-meta")?.textContent?.includes(evil));
       assert.equal(root.querySelector(".pb-title")?.getAttribute("title"), evil, "tooltips carry the text verbatim");
+      assert.equal(row?.getAttribute("title"), `${evil}: ${evil}`, "the meta tooltip carries the text verbatim");
+      assert.equal(row?.querySelector(".pb-desc")?.getAttribute("title"), `${evil}\n${evil}: ${evil}`);
       assert.equal(root.querySelector(".pb-tl-name")?.textContent, evil);
       const tips = [...root.querySelectorAll("rect.pb-blk > title")].map((t) => t.textContent ?? "");
       assert.equal(tips.length, 2);

@@ -233,6 +233,17 @@ describe("lane states", () => {
     model.set("lanes", [lane("0")]);
     assert.equal(/** @type {HTMLElement} */ (row?.querySelector(".pb-lane-info")).hidden, true);
   });
+
+  test("a bar's meta shows on hover over its row and description, and goes with it", () => {
+    const meta = [["shard", "7"], ["tags", '["a", "b"]']];
+    const { root, model } = mount({ lanes: [lane("0", { desc: "rows", meta })] });
+    const row = root.querySelector(".pb-lane");
+    assert.equal(row?.getAttribute("title"), 'shard: 7\ntags: ["a", "b"]');
+    assert.equal(row?.querySelector(".pb-desc")?.getAttribute("title"), 'rows\nshard: 7\ntags: ["a", "b"]');
+    model.set("lanes", [lane("0", { desc: "rows" })]);
+    assert.equal(row?.hasAttribute("title"), false);
+    assert.equal(row?.querySelector(".pb-desc")?.getAttribute("title"), "rows");
+  });
 });
 
 describe("indeterminate bars and notes", () => {

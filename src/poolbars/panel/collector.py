@@ -200,15 +200,20 @@ def _is(kind: type) -> Callable[[object], bool]:
 _FIELDS = {
     ev.START: (_source, _is(int), _is(int), _is(str), _time),  # from cluster.run_chunk
     ev.BAR: (_source, _is(int), _task, _is(str), _number, _number_or_none, _is(str), _pairs,
-             _is(bool), _time),
+             _is(bool), _time, _pairs),
     ev.MESSAGE: (_source, _task, _is(str)),
 }
+# how many of a kind's last fields have a default (an older sender leaves them out)
+_OPTIONAL = {ev.BAR: 1}  # meta
 
 
 def well_formed(event) -> bool:
     """True if `event` is of a kind other processes send, with the fields events.py gives."""
     checks = _FIELDS.get(event[0]) if type(event) is tuple and event else None
-    return (checks is not None and len(event) == len(checks) + 1
+    if checks is None:
+        return False
+    fields = len(event) - 1
+    return (len(checks) - _OPTIONAL.get(event[0], 0) <= fields <= len(checks)
             and all(check(value) for check, value in zip(checks, event[1:])))
 
 

@@ -23,6 +23,13 @@ SETUP_FAILED: snap.WorkerState = "setup failed"  # the state of a worker retired
 TASKLESS: tuple[snap.WorkerState, ...] = ("idle", "exited", "crashed", "starting")
 LIVE: tuple[snap.WorkerState, ...] = ("busy", "idle", "starting")  # a worker not gone
 Chunk = list[Any]  # a worker's running chunk: [first, count, label, settled]
+# what `Panel.clear(status=)` removes: the lane states each status names
+GONE: tuple[snap.WorkerState, ...] = ("exited", "crashed", SETUP_FAILED)  # a worker no more
+CLEARABLE: dict[str, tuple[snap.LaneState, ...]] = {
+    "done": ("done",),  # bars that finished (closed)
+    "exited": GONE,  # the lanes of pool workers that are gone
+    "all": ("done", *GONE),
+}
 
 
 @dataclass
@@ -33,6 +40,7 @@ class BarState:
     unit: str = "it"
     postfix: tuple[tuple[str, str], ...] = ()
     closed: bool = False
+    meta: tuple[tuple[str, str], ...] = ()  # (key, JSON text) pairs, clipped
 
 
 @dataclass
@@ -154,6 +162,22 @@ class Lanes(dict[str, Lane]):
         if worker_lane is not None and task is not None and (
                 worker_lane.task is None or task > worker_lane.task):
             worker_lane.hold_early(task, clip(text))
+
+    def clear_finished(self, status: str) -> list[str]:
+        """Remove the finished lanes `status` names (see CLEARABLE); their keys."""
+        states = CLEARABLE[status]
+        gone = [key for key, lane in self.items() if lane.state in states]
+        for key in gone:
+            del self[key]
+        return gone
+
+    def keep_finished(self, count: int) -> None:
+        """Remove all but the `count` bars that finished last."""
+        finished = [lane for lane in self.values() if not lane.is_worker and lane.state == "done"]
+        if len(finished) > count:
+            finished.sort(key=lambda lane: lane.updated or 0.0)
+            for lane in finished[:len(finished) - count]:
+                del self[lane.key]
 
     def latest_of(self, source: Any) -> Optional[Lane]:
         """The lane of `source`'s bar made last (a message of a bar-only source goes there)."""

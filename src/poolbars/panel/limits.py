@@ -19,6 +19,8 @@ MAX_TEXT_CHARS = 300  # a title, name, label, description, unit or message
 MAX_ERROR_CHARS = 1000
 MAX_POSTFIX = 20  # postfix pairs shown per bar
 MAX_POSTFIX_CHARS = 100  # per postfix key or value
+MAX_META = 20  # keys of a bar's `meta` (more is refused at the call)
+MAX_META_CHARS = 200  # per meta value, as JSON text (its key: MAX_POSTFIX_CHARS)
 MAX_INNER = 200_000  # tasks whose final bar is remembered for the run record
 MAX_EARLY = 16  # messages a lane holds for tasks whose START has not come yet
 
@@ -47,6 +49,12 @@ def clip_postfix(pairs: Iterable[tuple[Any, Any]]) -> tuple[tuple[str, str], ...
     """At most MAX_POSTFIX `(key, value)` pairs, each side clipped."""
     return tuple((clip(k, MAX_POSTFIX_CHARS), clip(v, MAX_POSTFIX_CHARS))
                  for k, v in itertools.islice(pairs, MAX_POSTFIX))
+
+
+def clip_meta(pairs: Iterable[tuple[Any, Any]]) -> tuple[tuple[str, str], ...]:
+    """At most MAX_META `(key, JSON text)` pairs of a bar's meta, each side clipped."""
+    return tuple((clip(k, MAX_POSTFIX_CHARS), clip(v, MAX_META_CHARS))
+                 for k, v in itertools.islice(pairs, MAX_META))
 
 
 def json_number(value: Any) -> Union[int, float, None]:

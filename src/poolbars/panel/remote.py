@@ -7,6 +7,11 @@ whose `bar()`, `track()` and `message()` show in the panel, one lane per bar, un
 `Remote.close()` (or the process's exit) ends its connection and thread. A `Pool` given
 `panel=` reports to it too. An authkey is bytes, or a str of their hex.
 
+A long-lived panel sheds finished work: `clear(status)` removes the lanes of finished bars
+("done"), of pool workers that are gone ("exited") or both ("all"), and
+`Panel(keep_finished=N)` keeps only the N bars that finished last. Both go through the
+collector's fold, as a CLEAR event / as part of folding a bar's close: one writer.
+
 A wrong authkey is refused at `connect()` with a clear error (the panel never sees the
 process). A panel that cannot be reached, or accepts and never answers, never breaks the
 job: `connect()` warns once (within the channel's HANDSHAKE_TIMEOUT) and the work goes on.
@@ -18,14 +23,17 @@ import atexit
 import os
 import pickle
 import socket
+import threading
 import warnings
 from typing import Iterable
 
 from multiprocess import AuthenticationError
 
-from ..options import check_seconds
+from ..options import bad, check_seconds, check_whole_or_none
 from ..progress.reporting import Bar, Reporter, Tracked
+from ..protocol import events as ev
 from ..protocol.channel import authkey_bytes, connect as connect_queue
+from .lanes import CLEARABLE
 from .session import Session
 from .snapshot import PanelStatus, Snapshot
 
@@ -35,12 +43,14 @@ class Panel:
 
     def __init__(self, title: str | None = None, *, display="auto", host: str = "127.0.0.1",
                  port: int = 0, authkey: bytes | str | None = None,
-                 stale_after: float | None = None):
+                 stale_after: float | None = None, keep_finished: int | None = None):
         check_seconds("stale_after", stale_after)
+        check_whole_or_none("keep_finished", keep_finished, 0)
         if authkey is not None:  # checked before a view opens: bytes, or their hex
             authkey = authkey_bytes(authkey)
         self._session = Session(title=title or "", display=display, serve=True,
-                                stale_after=stale_after, host=host, port=port, authkey=authkey)
+                                stale_after=stale_after, host=host, port=port, authkey=authkey,
+                                keep_finished=keep_finished)
 
     @property
     def session(self) -> Session:
@@ -63,6 +73,20 @@ class Panel:
         with state.lock:
             return state.snapshot()
 
+    def clear(self, status: str = "done", timeout: float = 5.0) -> None:
+        """Remove finished lanes: `status` "done" (bars that finished), "exited" (pool
+        workers that are gone) or "all". Returns once the collector has removed them
+        (or after `timeout` seconds, if it is busy); running bars and workers stay."""
+        if status not in CLEARABLE:
+            raise ValueError(bad("status", status, "give 'done', 'exited' or 'all'"))
+        if self._session.closed:  # no collector any more: this thread is the one writer
+            with self.state.lock:
+                self.state.fold(ev.Clear(status))
+            return
+        folded = threading.Event()
+        self._session.post([ev.Clear(status, folded)])
+        folded.wait(timeout)
+
     def close(self, status: PanelStatus = "done") -> None:
         """Stop listening and leave the panel in its final state."""
         self._session.close(status)
@@ -81,11 +105,14 @@ class Remote:
         self.reporter = reporter
         self._outbox = outbox  # None when there is no panel to report to
 
-    def bar(self, total: float | None = None, desc: str | None = None, unit: str = "it") -> Bar:
-        return Bar(total, desc, unit, reporter=self.reporter)
+    def bar(self, total: float | None = None, desc: str | None = None, unit: str = "it",
+            meta: dict | None = None) -> Bar:
+        return Bar(total, desc, unit, reporter=self.reporter, meta=meta)
 
-    def track(self, iterable: Iterable, total=None, desc=None, unit="it") -> Tracked:
-        return Tracked(iterable, total=total, desc=desc, unit=unit, reporter=self.reporter)
+    def track(self, iterable: Iterable, total=None, desc=None, unit="it",
+              meta: dict | None = None) -> Tracked:
+        return Tracked(iterable, total=total, desc=desc, unit=unit, reporter=self.reporter,
+                       meta=meta)
 
     def message(self, text: str) -> None:
         self.reporter.message(text)

@@ -26,10 +26,11 @@ class Session:
 
     def __init__(self, title: str = "", display="auto", serve: bool = False, unit: str = "it",
                  stale_after: float | None = None, host: str = "127.0.0.1", port: int = 0,
-                 authkey: bytes | None = None):
+                 authkey: bytes | None = None, keep_finished: int | None = None):
         self.channel = Channel(host, port, authkey) if serve else None
         self.queue: queue.Queue = self.channel.queue if self.channel else queue.Queue()
-        self.state = PanelState(title or "", unit=unit, stale_after=stale_after)
+        self.state = PanelState(title or "", unit=unit, stale_after=stale_after,
+                                keep_finished=keep_finished)
         self.view = open_view(display, title or "")
         self.reporter = Reporter(self.queue.put, source="main")
         self.reporter.start_timer()

@@ -76,6 +76,7 @@ class Lane(TypedDict):
     unit: str
     message: str
     postfix: list[list[str]]  # [key, value] pairs
+    meta: list[list[str]]  # the bar's custom payload: [key, JSON text of the value] pairs
     elapsed: float  # seconds on the current task
     done: int  # items this lane finished
     failed: int  # items that ended badly on this lane: errors, timeouts, crashes

@@ -22,8 +22,8 @@ from . import readout
 from . import snapshot as snap
 from .groups import FailureGroups
 from .lanes import SETUP_FAILED, BarState, Chunk, Lanes
-from .limits import (MAX_ERROR_CHARS, MAX_FAILURES, MAX_INNER, clip, clip_postfix, clip_tail,
-                     json_number)
+from .limits import (MAX_ERROR_CHARS, MAX_FAILURES, MAX_INNER, clip, clip_meta, clip_postfix,
+                     clip_tail, json_number)
 from .timeline import Throughput, Timeline
 
 RATE_WINDOW = 30.0
@@ -48,8 +48,10 @@ class FailureRow:
 class PanelState:
     """The state of one panel. Only the collector thread calls `fold`."""
 
-    def __init__(self, title: str = "", unit: str = "it", stale_after: float | None = None):
+    def __init__(self, title: str = "", unit: str = "it", stale_after: float | None = None,
+                 keep_finished: int | None = None):
         self.title = clip(title)
+        self.keep_finished = keep_finished  # finished bars kept (the latest), None: all
         self.unit = clip(unit)
         self.stale_after = stale_after  # a running task with no news this long is stalled
         self.lock = threading.Lock()  # held by the collector while folding a batch
@@ -69,7 +71,7 @@ class PanelState:
         self.dropped = 0  # malformed batches from other processes (counted by the collector)
         self.bars_finished = 0  # bars closed, all sources
         self.bar_units = 0.0  # the final counts of those bars, summed
-        self.inner: dict[int, tuple] = {}  # task index -> (n, total) of its last closed bar
+        self.inner: dict[int, tuple] = {}  # task index -> (n, total, meta) of its last closed bar
         self.timeline = Timeline()
         self.stoppable = False  # background mode: the Stop button may be used
         self.stopping = False
@@ -85,7 +87,7 @@ class PanelState:
             ev.WORKER: self._worker, ev.WORKER_FAIL: self._worker_fail, ev.SEEN: self._seen,
             ev.START: self._start, ev.DONE: self._done, ev.FAIL: self._fail, ev.RETRY: self._retry,
             ev.CANCEL: self._cancel, ev.END: self._end, ev.BAR: self._bar,
-            ev.MESSAGE: self._message, ev.CONTROL: self._control,
+            ev.MESSAGE: self._message, ev.CONTROL: self._control, ev.CLEAR: self._clear,
         }
         self._by_type = {ev.TYPE[kind]: folder for kind, folder in self._by_kind.items()}
 
@@ -206,15 +208,16 @@ class PanelState:
             self.timeline.end(key, self.ended, "cancelled")
         self.lanes.workers_exited()
 
-    def _bar(self, source, bar_id, task, desc, n, total, unit, postfix, closed, t):
+    def _bar(self, source, bar_id, task, desc, n, total, unit, postfix, closed, t, meta=()):
         self._mark_started(t)
         source = clip(source) if isinstance(source, str) else source
         n, total = json_number(n), json_number(total)
+        meta = clip_meta(meta) if meta else ()
         if closed:
             self.bars_finished += 1
             self.bar_units += n or 0
             if task is not None and len(self.inner) < MAX_INNER:
-                self.inner[task] = (n, total)
+                self.inner[task] = (n, total, meta)
         lane = self.lanes.for_task(source, bar_id, task, t, self.chunks)
         if lane is None:
             return
@@ -222,10 +225,18 @@ class PanelState:
         if bar is None:
             bar = lane.bars[bar_id] = BarState()
         bar.desc, bar.n, bar.total, bar.unit = clip(desc), n, total, clip(unit)
-        bar.postfix, bar.closed = clip_postfix(postfix), closed
+        bar.postfix, bar.closed, bar.meta = clip_postfix(postfix), closed, meta
         lane.updated = t
         if not lane.is_worker:  # a bar of its own: its lane shows its status
             lane.state = "done" if closed else "running"
+            if closed and self.keep_finished is not None:
+                self.lanes.keep_finished(self.keep_finished)
+
+    def _clear(self, status, folded=None):
+        for key in self.lanes.clear_finished(status):
+            self.lane_throughput.pop(key, None)
+        if folded is not None:
+            folded.set()
 
     def _message(self, source, task, text):
         source = clip(source) if isinstance(source, str) else source

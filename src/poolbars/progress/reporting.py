@@ -18,6 +18,7 @@ The hot path is the user's loop, so:
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import operator
 import threading
@@ -26,6 +27,7 @@ import warnings
 from typing import Any, Callable, Iterable, Iterator
 
 from ..panel import panels
+from ..panel.limits import MAX_META
 from ..protocol import events as ev
 
 SEND_INTERVAL = 0.1  # seconds between batches: the ~10 sends/s per process
@@ -156,10 +158,11 @@ class Bar:
     is where it reports: the one given, else this process's (see `track`)."""
 
     def __init__(self, total: float | None = None, desc: str | None = None, unit: str = "it",
-                 *, reporter: Reporter | None = None):
+                 *, reporter: Reporter | None = None, meta: dict | None = None):
         if total is not None and not isinstance(total, (int, float)):
             raise TypeError(f"total must be a number or None, not {type(total).__name__}: "
                             "pass the number of steps, or leave it out for an open-ended bar")
+        self.meta = meta_pairs(meta)  # checked and encoded once: sent with every state
         self.id = next(_ids)
         self.n: float = 0
         self.total = total
@@ -178,7 +181,7 @@ class Bar:
 
     def event(self, source: ev.Source, t: float) -> ev.BarUpdate:
         return ev.BarUpdate(source, self.id, self.task, self.desc, self.n, self.total,
-                            self.unit, self.postfix, self.closed, t)
+                            self.unit, self.postfix, self.closed, t, self.meta)
 
     def update(self, n: float = 1) -> None:
         """Advance by `n` (may be fractional or negative)."""
@@ -248,7 +251,9 @@ class Bar:
 class Tracked:
     """An iterable that reports its progress as it is iterated (see `track`)."""
 
-    def __init__(self, iterable: Iterable, total=None, desc=None, unit="it", reporter=None):
+    def __init__(self, iterable: Iterable, total=None, desc=None, unit="it", reporter=None,
+                 meta: dict | None = None):
+        meta_pairs(meta)  # a bad meta fails here, at the call, not when iterated
         if total is None:
             try:
                 total = len(iterable)  # type: ignore[arg-type]
@@ -259,6 +264,7 @@ class Tracked:
         self.desc = desc
         self.unit = unit
         self.reporter = reporter
+        self.meta = meta
 
     def __len__(self) -> int:
         if self.total is None:
@@ -267,7 +273,7 @@ class Tracked:
 
     def __iter__(self):
         return counted(self.iterable, Bar(self.total, self.desc, self.unit,
-                                          reporter=self.reporter))
+                                          reporter=self.reporter, meta=self.meta))
 
 
 def counted(iterable: Iterable, bar: Bar) -> Iterator:
@@ -350,15 +356,39 @@ _MAX_SLICE = 1 << 20
 
 
 def track(iterable: Iterable, total: float | None = None, desc: str | None = None,
-          unit: str = "it") -> Tracked:
+          unit: str = "it", meta: dict | None = None) -> Tracked:
     """Iterate `iterable` and show its progress: as the current task's inner bar inside a
-    pool task, or in a panel of its own in the main process."""
-    return Tracked(iterable, total=total, desc=desc, unit=unit)
+    pool task, or in a panel of its own in the main process. `meta`: see `bar`."""
+    return Tracked(iterable, total=total, desc=desc, unit=unit, meta=meta)
 
 
-def bar(total: float | None = None, desc: str | None = None, unit: str = "it") -> Bar:
-    """A bar to drive by hand with `update(n)`; close it (or use `with`) when done."""
-    return Bar(total, desc, unit)
+def bar(total: float | None = None, desc: str | None = None, unit: str = "it",
+        meta: dict | None = None) -> Bar:
+    """A bar to drive by hand with `update(n)`; close it (or use `with`) when done.
+    `meta`: a small dict of JSON-able values, shown on hover and kept in `report()`."""
+    return Bar(total, desc, unit, meta=meta)
+
+
+def meta_pairs(meta: dict | None) -> tuple[tuple[str, str], ...]:
+    """A bar's `meta` as (key, JSON text) pairs, checked: a dict of at most MAX_META
+    str keys whose values JSON can write."""
+    if meta is None:
+        return ()
+    if not isinstance(meta, dict):
+        raise TypeError(f"meta={meta!r}: give a dict of JSON-able values, or None")
+    if len(meta) > MAX_META:
+        raise ValueError(f"meta has {len(meta)} keys: give at most {MAX_META} (it is shown "
+                         "on hover; keep bulky data elsewhere)")
+    pairs = []
+    for key, value in meta.items():
+        if not isinstance(key, str):
+            raise TypeError(f"meta key {key!r}: give str keys (JSON objects have only those)")
+        try:
+            pairs.append((key, json.dumps(value, allow_nan=False)))
+        except (TypeError, ValueError, RecursionError):
+            raise TypeError(f"meta[{key!r}]={_short(value)}: give a JSON-able value (str, "
+                            "number, bool, None, or lists and dicts of them)") from None
+    return tuple(pairs)
 
 
 def message(text: str) -> None:

@@ -38,6 +38,7 @@ RETRY: Final = "retry"
 CANCEL: Final = "cancel"
 END: Final = "end"
 CONTROL: Final = "control"
+CLEAR: Final = "clear"
 BAR: Final = "bar"
 MESSAGE: Final = "message"
 
@@ -147,11 +148,21 @@ class Control(NamedTuple):
     stopping: bool
 
 
+class Clear(NamedTuple):
+    """Remove the finished lanes `status` names (lanes.CLEARABLE) from the panel;
+    `folded` is set once they are gone (sent only by a `Panel` in this process)."""
+
+    status: str
+    folded: Optional[Any] = None  # a threading.Event
+
+
 # -- reporters' events (any process; coalesced by reporting.Reporter) --------------------
 
 class BarUpdate(NamedTuple):
     """Bar `bar_id` of `source` has this whole state (absolute: `n` is its count).
-    `postfix` is a tuple of (key, value) string pairs."""
+    `postfix` is a tuple of (key, value) string pairs; `meta` the bar's custom payload, a
+    tuple of (key, JSON text of the value) pairs (last, with a default: an older sender's
+    tuple has no meta and still folds)."""
 
     source: Source
     bar_id: int
@@ -163,6 +174,7 @@ class BarUpdate(NamedTuple):
     postfix: tuple[tuple[str, str], ...]
     closed: bool
     t: float
+    meta: tuple[tuple[str, str], ...] = ()
 
 
 class Message(NamedTuple):
@@ -174,12 +186,12 @@ class Message(NamedTuple):
 
 
 Event = Union[WorkerChange, WorkerFail, Seen, Start, Done, Fail, Retry, Cancel, End, Control,
-              BarUpdate, Message]
+              Clear, BarUpdate, Message]
 
 KIND: Final[dict[type, str]] = {  # each named type -> its kind on the wire
     WorkerChange: WORKER, WorkerFail: WORKER_FAIL, Seen: SEEN, Start: START, Done: DONE,
-    Fail: FAIL, Retry: RETRY, Cancel: CANCEL, End: END, Control: CONTROL, BarUpdate: BAR,
-    Message: MESSAGE,
+    Fail: FAIL, Retry: RETRY, Cancel: CANCEL, End: END, Control: CONTROL, Clear: CLEAR,
+    BarUpdate: BAR, Message: MESSAGE,
 }
 TYPE: Final[dict[str, type]] = {kind: cls for cls, kind in KIND.items()}  # kind -> type
 

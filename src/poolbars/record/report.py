@@ -23,6 +23,7 @@ class TaskRecord:
     inner_n: float | None = None  # the final count of the task's bar, if it had one
     inner_total: float | None = None
     error: str = ""
+    meta: dict | None = None  # the `meta` of the task's bar, if it had one (bounded)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -71,6 +72,20 @@ class RunReport:
         return json.dumps(self.to_dict(), **kwargs)
 
 
+def meta_dict(pairs) -> dict | None:
+    """A bar's meta from its (key, JSON text) pairs: each value as it was given, or its
+    text where the panel clipped it (None: the bar had no meta)."""
+    if not pairs:
+        return None
+    meta = {}
+    for key, text in pairs:
+        try:
+            meta[key] = json.loads(text)
+        except ValueError:  # clipped: no longer JSON
+            meta[key] = text
+    return meta
+
+
 def build(title: str, status: str, started, ended, stats: dict, runs: list, inner: dict,
           dropped: int, positions: dict, worker_failures=()) -> RunReport:
     """`positions`: {map number: input position of each item sent}, for maps that skipped
@@ -81,11 +96,11 @@ def build(title: str, status: str, started, ended, stats: dict, runs: list, inne
         where = positions.get(job)
         for offset in range(count):
             kind, error, attempts = failed.get(offset, ("done", "", attempt))
-            n, total = inner.get(first + offset, (None, None))
+            n, total, meta = inner.get(first + offset, (None, None, ()))
             index = position + offset if where is None else where[position + offset]
             tasks.append(TaskRecord(
                 job, index, label if label is not None else f"#{index}", worker, start, end,
-                status_of(kind), attempts, n, total, error))
+                status_of(kind), attempts, n, total, error, meta_dict(meta)))
     tasks.sort(key=lambda t: (t.map, t.index))
     workers = [WorkerRecord(f.worker, f.kind, f.exc_type, f.message, f.traceback)
                for f in worker_failures]
