@@ -58,13 +58,15 @@ def test_notebook_pages_load_their_widget_js_locally(site):
     for name in NOTEBOOKS:
         page = (site / "notebooks" / f"{name}.html").read_text()
         assert f'src="html/{name}.html"' in page, name
-        export = (site / "notebooks" / "html" / f"{name}.html").read_text()
-        assert "application/vnd.jupyter.widget-state+json" in export, name
-        assert "poolbarsNotebookHeight" in export, name
-        # every script the export loads comes from beside it, none from a CDN
-        sources = re.findall(r'<script[^>]*\ssrc="([^"]*)"', export)
-        assert {s for s in sources if s} == {"require.js"}, sources
-        assert "widgetRendererSrc = 'embed-amd.js'" in export, name
+        assert f'data-dark="html/{name}.dark.html"' in page, name
+        for export_name in [f"{name}.html", f"{name}.dark.html"]:
+            export = (site / "notebooks" / "html" / export_name).read_text()
+            assert "application/vnd.jupyter.widget-state+json" in export, export_name
+            assert "poolbarsNotebookHeight" in export, export_name
+            # every script the export loads comes from beside it, none from a CDN
+            sources = re.findall(r'<script[^>]*\ssrc="([^"]*)"', export)
+            assert {s for s in sources if s} == {"require.js"}, (export_name, sources)
+            assert "widgetRendererSrc = 'embed-amd.js'" in export, export_name
         assert (site / "notebooks" / f"{name}.ipynb").is_file(), name
     for js in _hook().VENDORED:
         assert (site / "notebooks" / "html" / js).stat().st_size > 1000, js

@@ -3,8 +3,9 @@
 For each notebooks/NAME.ipynb this hook adds, as generated files (nothing is committed):
 - notebooks/NAME.md: the notebook's first markdown cell (its title and intro, so the page
   has a heading and is searchable), then an iframe sized to its content;
-- notebooks/html/NAME.html: the rest of the notebook exported by nbconvert (lab template),
-  with the saved widget state, which the html-manager renders without a kernel;
+- notebooks/html/NAME.html and NAME.dark.html: the rest of the notebook exported by
+  nbconvert (lab template, JupyterLab's light and dark theme, shown as the site's colour
+  scheme is), with the saved widget state, which the html-manager renders without a kernel;
 - notebooks/html/{require,embed-amd,anywidget}.js: the widget JS, vendored from
   node_modules, so the panels render offline (no CDN), also from file://;
 - notebooks/NAME.ipynb: the notebook itself, to download.
@@ -34,8 +35,14 @@ VENDORED = {
 }
 
 # Posts the exported page's height to the page that frames it (file:// frames are
-# cross-origin to each other, so the parent cannot measure it itself).
-REPORT_HEIGHT = """<script>
+# cross-origin to each other, so the parent cannot measure it itself); the frame, not
+# the export, adds the margins and the background (a frame whose color-scheme differs from
+# the page's gets an opaque backdrop).
+REPORT_HEIGHT = """<style>
+:root { color-scheme: THEME; }
+body.jp-Notebook { padding: 0; margin: 0; overflow-y: hidden; background: transparent; }
+</style>
+<script>
 (function () {
   function post() {
     parent.postMessage({poolbarsNotebookHeight: document.documentElement.scrollHeight}, "*");
@@ -46,16 +53,29 @@ REPORT_HEIGHT = """<script>
 </script>
 """
 
-# Sizes each notebook frame to the height its page reports.
+# Sizes each notebook frame to the height its page reports, and shows the export of the
+# site's colour scheme (material's palette toggle sets data-md-color-scheme on <body>).
 FIT_FRAME = """<script>
-addEventListener("message", function (event) {
-  var height = event.data && event.data.poolbarsNotebookHeight;
-  document.querySelectorAll("iframe.pb-notebook").forEach(function (frame) {
-    if (frame.contentWindow === event.source && typeof height === "number") {
-      frame.style.height = Math.ceil(height) + 2 + "px";
-    }
+(function () {
+  var frames = document.querySelectorAll("iframe.pb-notebook");
+  addEventListener("message", function (event) {
+    var height = event.data && event.data.poolbarsNotebookHeight;
+    frames.forEach(function (frame) {
+      if (frame.contentWindow === event.source && typeof height === "number") {
+        frame.style.height = Math.ceil(height) + 2 + "px";
+      }
+    });
   });
-});
+  function follow() {
+    var dark = document.body.getAttribute("data-md-color-scheme") === "slate";
+    frames.forEach(function (frame) {
+      var src = frame.getAttribute(dark ? "data-dark" : "data-light");
+      if (frame.getAttribute("src") !== src) frame.setAttribute("src", src);
+    });
+  }
+  follow();
+  new MutationObserver(follow).observe(document.body, {attributeFilter: ["data-md-color-scheme"]});
+}());
 </script>
 """
 
@@ -82,8 +102,9 @@ def _node_modules(root: Path) -> Path:
     return modules
 
 
-def _export(nb: Any, title: str) -> str:
-    """The notebook as a standalone page loading the widget JS from its own folder."""
+def _export(nb: Any, title: str, theme: str) -> str:
+    """The notebook as a standalone page (JupyterLab's `theme`: light or dark) loading
+    the widget JS from its own folder."""
     from nbconvert import HTMLExporter
     from traitlets.config import Config
 
@@ -93,9 +114,10 @@ def _export(nb: Any, title: str) -> str:
     config.HTMLExporter.mathjax_url = ""
     config.HTMLExporter.exclude_input_prompt = True
     config.HTMLExporter.exclude_output_prompt = True
+    config.HTMLExporter.theme = theme
     body, _ = HTMLExporter(config=config).from_notebook_node(
         nb, resources={"metadata": {"name": title}})
-    return body.replace("</body>", REPORT_HEIGHT + "</body>", 1)
+    return body.replace("</body>", REPORT_HEIGHT.replace("THEME", theme) + "</body>", 1)
 
 
 def _page(name: str, intro: str, title: str) -> str:
@@ -105,6 +127,7 @@ def _page(name: str, intro: str, title: str) -> str:
             f"[`notebooks/{name}.ipynb`]({name}.ipynb) was last executed: no kernel, no "
             f"network.\n\n"
             f'<iframe class="pb-notebook" src="html/{name}.html" title="{html.escape(title)}" '
+            f'data-light="html/{name}.html" data-dark="html/{name}.dark.html" '
             f'style="width: 100%; height: 80vh; border: 0;"></iframe>\n\n'
             f"{FIT_FRAME}")
 
@@ -118,7 +141,10 @@ def _notebook_files(path: Path, config: MkDocsConfig) -> list[File]:
                  path.stem)
     return [
         File.generated(config, f"notebooks/{path.stem}.md", content=_page(path.stem, intro, title)),
-        File.generated(config, f"notebooks/html/{path.stem}.html", content=_export(nb, title)),
+        File.generated(config, f"notebooks/html/{path.stem}.html",
+                       content=_export(nb, title, "light")),
+        File.generated(config, f"notebooks/html/{path.stem}.dark.html",
+                       content=_export(nb, title, "dark")),
         File.generated(config, f"notebooks/{path.name}", abs_src_path=str(path)),
     ]
 

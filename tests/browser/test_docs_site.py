@@ -12,7 +12,7 @@ import sys
 import pytest
 
 import poolbars
-from _harness import ROOT, read_panel
+from _harness import ROOT, parse_css_colour, read_panel, relative_luminance
 
 QUICKSTART_TITLES = ["Convert", "Squares", "Parse", "Parse, raising"]
 
@@ -78,10 +78,34 @@ def test_quickstart_page_renders_saved_panels_offline(site, offline_page, artifa
     assert [f["label"] for f in panels[2]["failures"]] == ["3"], panels[2]
     assert all(p["status"] != "running" for p in panels), panels
     assert abs(frame_height - content_height) <= 4, (frame_height, content_height)
+    dark = _dark_scheme_panel(page, artifacts)
+    assert dark["title"] == "Convert" and dark["status"] == "done", dark
+    assert relative_luminance(parse_css_colour(dark["titleColour"])) > 0.5, dark
+    # the same color-scheme on both sides: the frame stays transparent over the dark page
+    assert dark["schemes"] == ["dark", "dark"], dark
     widget_js = [u for u in seen["loaded"]
                  if u.startswith("file://") and u.endswith("/notebooks/html/anywidget.js")]
     assert widget_js, seen["loaded"]
     assert not seen["blocked"] and not seen["errors"], seen
+
+
+def _dark_scheme_panel(page, artifacts) -> dict:
+    """Switch the site to its dark scheme with material's toggle: the frame shows the
+    notebook's dark export, whose first panel is read back."""
+    page.locator('label[title="Dark mode"]').click()
+    page.wait_for_function("() => document.querySelector('iframe.pb-notebook')"
+                           ".getAttribute('src').endsWith('quickstart.dark.html')")
+    frame = page.locator("iframe.pb-notebook").element_handle().content_frame()
+    frame.wait_for_url("**/quickstart.dark.html")
+    panel = frame.locator(".poolbars-panel").first
+    panel.locator(".pb-status").wait_for()
+    state = read_panel(panel)
+    state["titleColour"] = panel.locator(".pb-title").evaluate("(e) => getComputedStyle(e).color")
+    state["schemes"] = [
+        page.locator("iframe.pb-notebook").evaluate("(f) => getComputedStyle(f).colorScheme"),
+        frame.evaluate("() => getComputedStyle(document.documentElement).colorScheme")]
+    page.screenshot(path=str(artifacts / "docs-notebook-dark.png"))
+    return state
 
 
 def test_reference_has_a_heading_per_public_name(site, offline_page):
