@@ -5,6 +5,7 @@ public name."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -15,6 +16,22 @@ import poolbars
 from _harness import ROOT, parse_css_colour, read_panel, relative_luminance
 
 QUICKSTART_TITLES = ["Convert", "Squares", "Parse", "Parse, raising"]
+VIEW = "application/vnd.jupyter.widget-view+json"
+STATE = "application/vnd.jupyter.widget-state+json"
+NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+
+
+def _saved_panels(name: str) -> list[tuple[str, str]]:
+    """(title, status) of each panel output of notebooks/NAME.ipynb, from its saved state."""
+    nb = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())
+    states = nb["metadata"]["widgets"][STATE]["state"]
+    found = []
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            model = states.get(out.get("data", {}).get(VIEW, {}).get("model_id"))
+            if model and model["state"].get("_anywidget_id", "").endswith("ProgressPanel"):
+                found.append((model["state"]["title"], model["state"]["status"]))
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +103,20 @@ def test_quickstart_page_renders_saved_panels_offline(site, offline_page, artifa
     widget_js = [u for u in seen["loaded"]
                  if u.startswith("file://") and u.endswith("/notebooks/html/anywidget.js")]
     assert widget_js, seen["loaded"]
+    assert not seen["blocked"] and not seen["errors"], seen
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_notebook_page_draws_its_saved_panels(site, offline_page, name):
+    page, seen = offline_page
+    expected = _saved_panels(name)
+    assert expected, f"notebooks/{name}.ipynb saved no panel state"
+    page.goto((site / "notebooks" / f"{name}.html").as_uri(), wait_until="load")
+    frame = page.locator("iframe.pb-notebook").element_handle().content_frame()
+    frame.locator(".poolbars-panel .pb-status").nth(len(expected) - 1).wait_for()
+    shown = [(p["title"], p["status"]) for p in
+             (read_panel(panel) for panel in frame.locator(".poolbars-panel").all())]
+    assert shown == expected, (shown, expected)
     assert not seen["blocked"] and not seen["errors"], seen
 
 
