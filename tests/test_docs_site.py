@@ -1,6 +1,6 @@
 """The documentation site: the API reference lists exactly `poolbars.__all__`, and
 `mkdocs build --strict` succeeds (every page, every docstring, every link), with the
-notebook pages rendered offline. The browser half is tests/browser/test_docs_site.py."""
+notebook pages rendered offline. The browser half is tests/browser/test_docs_pages.py."""
 
 from __future__ import annotations
 
