@@ -1,5 +1,7 @@
 """poolbars: a parallel map with a live panel of what every worker is doing."""
 
+from typing import TYPE_CHECKING
+
 from .engine import forkserver as _forkserver
 from .engine.book import Stats
 from .engine.worker import Worker, worker_id, worker_state
@@ -9,6 +11,10 @@ from .pool import Pool, map
 from .progress.reporting import Bar, bar, message, track
 from .progress.retrofit import install
 from .progress.tqdm_compat import tqdm, trange
+
+# imported on first use (see __getattr__); named here for type checkers and the API docs
+if TYPE_CHECKING:
+    from .widget import ProgressPanel
 
 __all__ = ["Bar", "Failure", "Panel", "Pool", "ProgressPanel", "Remote", "Stats",
            "TaskFailed", "TaskTimeout", "Worker", "WorkerCrashed", "bar", "connect", "install",
