@@ -1,5 +1,7 @@
 """poolbars: a parallel map with a live panel of what every worker is doing."""
 
+from typing import TYPE_CHECKING
+
 from .engine import forkserver as _forkserver
 from .engine.book import Stats
 from .engine.worker import Worker, worker_id, worker_state
@@ -10,6 +12,9 @@ from .progress.reporting import Bar, bar, message, track
 from .progress.retrofit import install
 from .progress.tqdm_compat import tqdm, trange
 
+if TYPE_CHECKING:  # imported on first use (see __getattr__); named here for the API reference
+    from .widget import ProgressPanel
+
 __all__ = ["Bar", "Failure", "Panel", "Pool", "ProgressPanel", "Remote", "Stats",
            "TaskFailed", "TaskTimeout", "Worker", "WorkerCrashed", "bar", "connect", "install",
            "map", "message", "shutdown", "tqdm", "track", "trange", "worker_id", "worker_state"]
@@ -17,17 +22,23 @@ __version__ = "0.1.0"
 
 
 def shutdown() -> None:
-    """Stop what poolbars keeps warm between pools: the fork server that starts the
-    workers (started by the first pool, kept so later pools start in milliseconds).
+    """Stop the fork server poolbars keeps warm between pools.
 
-    The next pool starts it again. It is also stopped at interpreter exit, so calling
-    this is never required; it never blocks: if a pool is still open, its workers keep
-    running and the server exits once they have. Example::
+    The first pool starts a fork server with poolbars loaded and keeps it when it closes,
+    so later pools start in milliseconds. `shutdown()` stops it now; the next pool starts
+    it again. It is also stopped at interpreter exit, so calling this is never required:
+    use it to leave no poolbars process behind (in a long-lived kernel, before a
+    measurement). It never blocks: if a pool is still open, its workers keep running and
+    the server exits once they have.
 
+    Example:
+        ```python
         import poolbars as pb
-        with pb.Pool(4) as pool:
+
+        with pb.Pool(2) as pool:
             pool.map(abs, range(-5, 5))
         pb.shutdown()  # no poolbars process is left running
+        ```
     """
     _forkserver.shutdown()
 
