@@ -64,7 +64,8 @@ def _documented() -> tuple[dict[str, griffe.Object], dict[str, griffe.Object], l
     logger, caught = logging.getLogger("griffe"), Warnings()
     logger.addHandler(caught)
     try:
-        package = griffe.load("poolbars", search_paths=[str(SRC)], docstring_parser="google")
+        package = griffe.load("poolbars", search_paths=[str(SRC)],
+                              docstring_parser="google")
         names = {f"poolbars.{name}": _target(package[name]) for name in poolbars.__all__}
         members = {f"{path}.{name}": member for path, obj in names.items() if obj.is_class
                    for name, member in obj.members.items()

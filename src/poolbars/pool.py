@@ -62,15 +62,16 @@ class Pool:
         retries: Extra attempts for an item that raised, timed out or crashed its
             worker, a whole number ≥ 0. Default 0.
         timeout: Seconds one item may run (a number > 0); past it, its worker is killed
-            and replaced and the item fails as `TaskTimeout`. Default None: no limit.
-            It counts the task only.
+            and replaced, and the item is retried (see `retries`) or fails as a
+            `TaskTimeout`. Default None: no limit. It counts the task only.
         setup_timeout: Seconds (a number > 0) each of a worker's start-up, its
             initializer, the import of the task's module and `Worker.setup` may take.
             Default None: no limit, or max(10, 10 × timeout) when `timeout` is given.
         chunksize: Items sent to a worker at once, a whole number ≥ 1. Default None:
             chunks adapt, growing from one item towards ~50 ms of work each.
-        max_in_flight: How far ahead of what you have taken the input is read, in items
-            (a whole number ≥ 1). Default None: no bound for `map`; `imap` reads lazily.
+        max_in_flight: The most items read from the input and not yet taken by you, a
+            whole number ≥ 1: it bounds memory for huge or endless inputs. Default
+            None: four chunks per worker, and at least 64 items.
         max_tasks_per_child: Items a worker runs before it is replaced by a fresh one,
             a whole number ≥ 1 (it retires after the chunk that reaches it). Default
             None: workers live as long as the pool.
@@ -291,6 +292,8 @@ class Pool:
 
         Raises:
             RuntimeError: The pool is closed: a pool runs once; create a new one.
+            ValueError: The pool's `journal` has a damaged line (the message names the
+                file and the line).
         """
         with self._lock:  # several threads may map on a pool that has not started yet
             if self._closed:

@@ -103,7 +103,7 @@ class Panel:
 
     @property
     def session(self) -> Session:
-        """The panel's open session (used by poolbars): a `Pool(panel=...)` reports through it."""
+        """The panel's open session: a `Pool(panel=...)` reports through it."""
         return self._session
 
     def connect_info(self) -> dict:
@@ -121,7 +121,7 @@ class Panel:
 
     @property
     def state(self) -> PanelState:
-        """The panel's state object (written by its own thread: read it under its `lock`)."""
+        """The panel's state object (written by its own thread: read it under its lock)."""
         return self._session.state
 
     def snapshot(self) -> Snapshot:
