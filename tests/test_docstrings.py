@@ -179,6 +179,16 @@ def test_what_a_call_raises_is_documented(path):
         assert exc.description.strip(), f"{path}: {exc.annotation} says not when"
 
 
+@pytest.mark.parametrize("path", sorted(path for path, obj in CALLABLES.items()
+                                         if obj.is_function))
+def test_what_a_call_returns_is_documented(path):
+    obj = CALLABLES[path]
+    if obj.returns is None or str(obj.returns) in ("None", "NoReturn"):
+        return
+    assert _sections(obj, "returns") or _sections(obj, "yields"), (
+        f"{path} returns {obj.returns}: no Returns (or Yields) section")
+
+
 def test_the_exemptions_are_real():
     assert set(NO_RAISES) <= set(CALLABLES) and all(NO_RAISES.values())
     for path in NO_RAISES:

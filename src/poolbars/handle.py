@@ -131,7 +131,11 @@ class MapHandle:
         return max(self._job.counted, self._job.read)
 
     def done(self) -> bool:
-        """Whether the map is over (ran to its end, failed, or was cut short)."""
+        """Whether the map is over: it ran to its end, failed, or was cut short.
+
+        Returns:
+            True once `result()` would return (or raise) at once.
+        """
         return not self._thread.is_alive()
 
     def result(self, timeout: float | None = None) -> list[Any]:

@@ -172,6 +172,7 @@ def trange(*args: int, **kwargs: Any) -> tqdm:
     Raises:
         TypeError: Arguments `range()` refuses, or a `tqdm` option that is not a
             number where one is expected.
+        ValueError: A step of 0 (as `range()`).
 
     Example:
         ```python
