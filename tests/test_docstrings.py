@@ -22,7 +22,13 @@ import poolbars
 
 SRC = pathlib.Path(__file__).resolve().parent.parent / "src"
 # classes the API returns without naming them in __all__: their docs are held the same
-REACHED = {"poolbars.handle.MapHandle": "what Pool.map_async and pb.map(block=False) return"}
+REACHED = {
+    "poolbars.handle.MapHandle": "what Pool.map_async and pb.map(block=False) return",
+    "poolbars.record.report.RunReport": "what Pool.report() returns",
+    "poolbars.record.report.TaskRecord": "a RunReport's tasks",
+    "poolbars.record.report.WorkerRecord": "a RunReport's workers",
+    "poolbars.progress.commands.CommandResult": "what Pool.run_commands returns",
+}
 
 # callables that take parameters yet have no Raises section, each with why
 NO_RAISES = {
@@ -41,6 +47,10 @@ NO_RAISES = {
     "poolbars.message": "any value is shown as its str()",
     "poolbars.Remote": "made by pb.connect(), which checks what it is given",
     "poolbars.handle.MapHandle": "made by the pool, which checks what it is given",
+    "poolbars.record.report.RunReport": "a record poolbars fills for you to read",
+    "poolbars.record.report.TaskRecord": "a record poolbars fills for you to read",
+    "poolbars.record.report.WorkerRecord": "a record poolbars fills for you to read",
+    "poolbars.progress.commands.CommandResult": "a record poolbars fills for you to read",
     "poolbars.handle.MapHandle.add_done_callback": "it calls fn, whatever fn is",
     "poolbars.Remote.message": "any value is shown as its str()",
     "poolbars.Panel.close": "the status is written as given; closing again does nothing",
