@@ -199,6 +199,16 @@ def test_what_a_call_returns_is_documented(path):
         f"{path} returns {obj.returns}: no Returns (or Yields) section")
 
 
+def test_every_trait_of_the_widget_says_its_type_and_default():
+    widget = NAMES["poolbars.ProgressPanel"]
+    traits = {name: member for name, member in widget.members.items()
+              if member.is_attribute and "sync=True" in str(member.value)}
+    assert len(traits) >= 10
+    for name, trait in traits.items():
+        text = trait.docstring.value if trait.docstring else ""
+        assert "- Type:" in text and "- Default:" in text, f"ProgressPanel.{name}: {text!r}"
+
+
 def test_the_exemptions_are_real():
     assert set(NO_RAISES) <= set(CALLABLES) and all(NO_RAISES.values())
     for path in NO_RAISES:
