@@ -1,6 +1,7 @@
 """The package's shape, as issue 11 set it: no import cycles between its modules, no module
-reaching into another's private names, no class over 250 lines, no function over 60.
-Read from the source with `ast`, so a regression fails here, not in a review."""
+reaching into another's private names, no class over 250 lines, no function over 60 (of
+code: docstrings are not counted). Read from the source with `ast`, so a regression fails
+here, not in a review."""
 
 import ast
 import collections
@@ -124,13 +125,25 @@ def test_no_module_reaches_into_anothers_private_names():
     assert not found, "private names used across modules:\n" + "\n".join(found)
 
 
+def _docstring_lines(node: ast.AST) -> int:
+    """Lines of the docstrings in `node` (its own and its members'): text, not code."""
+    lines = 0
+    for inner in ast.walk(node):
+        if isinstance(inner, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and (
+                ast.get_docstring(inner, clean=False) is not None):
+            doc = inner.body[0]
+            lines += (doc.end_lineno or doc.lineno) - doc.lineno + 1
+    return lines
+
+
 def _too_long() -> list[str]:
     found = []
     for name, tree in MODULES.items():
         for node in ast.walk(tree):
             if not isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
-            length = (node.end_lineno or node.lineno) - node.lineno + 1
+            # the API reference is written in docstrings: they count as text, not code
+            length = (node.end_lineno or node.lineno) - node.lineno + 1 - _docstring_lines(node)
             if isinstance(node, ast.ClassDef) and length > MAX_CLASS_LINES:
                 found.append(f"{name}.{node.name}: class of {length} lines")
             elif not isinstance(node, ast.ClassDef) and length > MAX_FUNCTION_LINES:

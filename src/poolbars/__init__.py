@@ -23,17 +23,23 @@ __version__ = "0.1.0"
 
 
 def shutdown() -> None:
-    """Stop what poolbars keeps warm between pools: the fork server that starts the
-    workers (started by the first pool, kept so later pools start in milliseconds).
+    """Stop the fork server poolbars keeps warm between pools.
 
-    The next pool starts it again. It is also stopped at interpreter exit, so calling
-    this is never required; it never blocks: if a pool is still open, its workers keep
-    running and the server exits once they have. Example::
+    The first pool starts a fork server with poolbars loaded and keeps it when it closes,
+    so later pools start in milliseconds. `shutdown()` stops it now; the next pool starts
+    it again. It is also stopped at interpreter exit, so calling this is never required:
+    use it to leave no poolbars process behind (in a long-lived kernel, before a
+    measurement). It never blocks: if a pool is still open, its workers keep running and
+    the server exits once they have.
 
+    Example:
+        ```python
         import poolbars as pb
-        with pb.Pool(4) as pool:
+
+        with pb.Pool(2) as pool:
             pool.map(abs, range(-5, 5))
         pb.shutdown()  # no poolbars process is left running
+        ```
     """
     _forkserver.shutdown()
 

@@ -23,8 +23,42 @@ from .protocol.kinds import Kind, WorkerKind, outcome
 
 
 class TaskFailed(Exception):
-    """A task failed. `traceback` holds the worker's traceback as text; `index`, `item`,
-    `worker`, `kind` and `attempts` say which item, where, how and how often."""
+    """A task failed: raised in your process for an item that failed for good.
+
+    A pool raises it under `on_error="raise"` (the default) for the first item that
+    failed after its retries: from `map`, `starmap`, `imap`, `imap_unordered`, a
+    `MapHandle`'s `result()`, a `submit` future's `result()`, and from a map when every
+    worker's setup failed. A task's own exception is raised as an instance of *both*
+    `TaskFailed` and its own type, so `except ValueError:` and
+    `except poolbars.TaskFailed:` both catch it, with the worker's traceback printed as
+    its cause. Its subclasses `TaskTimeout` and `WorkerCrashed` are the other two ways
+    an item fails. Under `on_error="return"` or `"skip"` nothing is raised: see
+    `pool.failures`.
+
+    Attributes:
+        index (int | None): The item's place in the map's input (None for a worker's
+            setup).
+        item (str): A short repr of the item.
+        traceback (str): The worker's traceback, as text.
+        worker (int | None): The worker that ran it (0, 1, …).
+        kind (str): How it failed: `"error"`, `"timeout"`, `"crashed"` or (of a
+            worker's setup) `"setup"`.
+        attempts (int): How many times it ran (1 + its retries).
+
+    Example:
+        ```python
+        import poolbars as pb
+
+        def parse(text):
+            return int(text)
+
+        with pb.Pool(2) as pool:
+            try:
+                pool.map(parse, ["1", "x"])
+            except ValueError as exc:  # also a pb.TaskFailed
+                print(isinstance(exc, pb.TaskFailed), exc.index, exc.item)  # True 1 'x'
+        ```
+    """
 
     index: int | None = None
     item: str = ""
@@ -35,13 +69,49 @@ class TaskFailed(Exception):
 
 
 class TaskTimeout(TaskFailed):
-    """A task ran past the pool's `timeout`; its worker was stopped and replaced."""
+    """A task ran past the pool's `timeout`: its worker was killed and replaced.
+
+    Raised (under `on_error="raise"`) where `TaskFailed` is, for an item that ran
+    longer than `Pool(timeout=...)` seconds on every attempt; the map goes on without
+    it under the other policies. Its attributes are `TaskFailed`'s, with `kind`
+    `"timeout"`.
+
+    Example:
+        ```python
+        import time
+        import poolbars as pb
+
+        with pb.Pool(1, timeout=0.5) as pool:
+            try:
+                pool.map(time.sleep, [0, 30])
+            except pb.TaskTimeout as exc:
+                print(exc.index, exc.kind)  # 1 timeout
+        ```
+    """
 
     kind = "timeout"
 
 
 class WorkerCrashed(TaskFailed):
-    """The worker process running a task died (exit code or signal in the message)."""
+    """The worker process running a task died; the message gives its exit code or signal.
+
+    Raised (under `on_error="raise"`) where `TaskFailed` is, for an item whose worker
+    died while running it on every attempt: `os._exit`, `sys.exit()`, a signal, a
+    segfault, the out-of-memory killer. Only that item fails; the worker is replaced.
+    Its attributes are `TaskFailed`'s, with `kind` `"crashed"`.
+
+    Example:
+        ```python
+        import os
+        import poolbars as pb
+
+        with pb.Pool(1) as pool:
+            try:
+                pool.map(os._exit, [3])
+            except pb.WorkerCrashed as exc:
+                print(exc.index, exc.kind)  # 0 crashed
+        ```
+    """
 
     kind = "crashed"
 
@@ -217,7 +287,36 @@ def _bare(cls: type[BaseException], args: tuple):
 
 @dataclass
 class Failure:
-    """One failed item, as listed in `pool.failures`."""
+    """One failure, as listed in `pool.failures` and passed to `on_failure`.
+
+    A record poolbars fills: one per item that failed for good (whatever `on_error`
+    says), and one per worker whose setup or teardown failed. Under
+    `on_error="return"` it also stands at the failed item's place in the results.
+
+    Attributes:
+        index: The item's place in the map's input; None for a worker's failure.
+        item: A short repr of the item ("" for a worker's failure).
+        kind: How it failed: `"error"` (it raised), `"timeout"`, `"crashed"`, or, of a
+            worker, `"setup"` or `"teardown"`.
+        exc_type: The exception's type name (e.g. `"ValueError"`).
+        message: The exception's message.
+        traceback: The worker's traceback, as text.
+        worker: The worker it ran on (0, 1, …), if known.
+        attempts: How many times it ran (1 + its retries).
+        remote: The exception as it crossed from the worker (used by
+            `to_exception()`); not shown in the repr.
+
+    Example:
+        ```python
+        import poolbars as pb
+
+        with pb.Pool(2, on_error="skip") as pool:
+            pool.map(int, ["1", "x", "3"])
+        failure = pool.failures[0]
+        print(failure.index, failure.kind, failure.error)
+        # 1 error ValueError: invalid literal for int() with base 10: 'x'
+        ```
+    """
 
     index: int | None
     item: str
@@ -231,10 +330,18 @@ class Failure:
 
     @property
     def error(self) -> str:
+        """`"ExcType: message"`, or the type alone when there is no message."""
         return f"{self.exc_type}: {self.message}" if self.message else self.exc_type
 
     def to_exception(self) -> TaskFailed:
-        """The exception to raise for this failure in the parent."""
+        """The exception a pool raises for this failure, to raise it yourself.
+
+        Returns:
+            A `TaskFailed` (a `TaskTimeout` or `WorkerCrashed` for those kinds; for an
+                error, also an instance of the task's own exception type when its class
+                is found here), with the record's attributes and the worker's traceback
+                as its cause.
+        """
         original = self.remote.exception() if self.remote else None
         base = _TASK_ERRORS[outcome(self.kind).exception]
         # a BaseException that is no Exception (KeyboardInterrupt, …) is not re-raised as

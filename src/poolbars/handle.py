@@ -18,23 +18,46 @@ if TYPE_CHECKING:
 
 
 class MapResult(list[Any]):
-    """The results of a background map, in input order, with `not_run`: the positions
-    that have no result (after a cancel, a Stop or the pool's exit), where the list holds
-    None."""
+    """The results of a background map, in input order: a list with `not_run`.
+
+    What `MapHandle.result()` returns. `not_run` lists the positions that have no
+    result (after a `cancel()`, a Stop or the pool's exit), where the list holds None;
+    it is `[]` when the map ran to its end.
+    """
 
     not_run: list[int]
 
 
 class MapHandle:
-    """A map running in the background.
+    """A map running in the background: what `Pool.map_async` returns.
 
-    `result(timeout=None)` waits and returns the results in input order, as `map` would.
-    If the map was cut short (`cancel()`, a Stop, the pool's exit), every value still
-    stands at its input's position: the list is as long as the input (as far as it was
-    known or read), holds None where an item has no result, and its `not_run` (also
-    `handle.not_run`) lists exactly those positions; a failed item under on_error="skip"
-    is None there too, so no value moves. `done()`, `cancel()` (kill what runs now),
-    `stop()` (what the Stop button does: start nothing more, let running items finish)."""
+    (And `pb.map(..., block=False)`.) The panel keeps updating while you do other
+    things; its Stop button calls `stop()`. `result(timeout=None)` waits and returns the
+    results in input order, as `map` would. If the map was cut short (`cancel()`, a
+    Stop, the pool's exit), every value still stands at its input's position: the list
+    is as long as the input (as far as it was known or read), holds None where an item
+    has no result, and its `not_run` (also `handle.not_run`) lists exactly those
+    positions; a failed item under `on_error="skip"` is None there too, so no value
+    moves. Made by the pool, not directly.
+
+    Args:
+        runner: The pool's job runner.
+        job: The map's job.
+        settings: The options the map runs with.
+        session: The panel the map reports to.
+        on_error: The pool's error policy: `"raise"`, `"return"` or `"skip"`.
+        pool: The pool, held so that it stays open while the handle lives.
+
+    Example:
+        ```python
+        import poolbars as pb
+
+        with pb.Pool(2) as pool:
+            handle = pool.map_async(abs, [-1, -2, -3])
+            print(handle.result(timeout=60), handle.not_run)  # [1, 2, 3] []
+            print(handle.done())  # True
+        ```
+    """
 
     def __init__(self, runner: JobRunner, job: Job, settings: JobSettings,
                  session: Session, on_error: str, pool: object):
@@ -78,8 +101,14 @@ class MapHandle:
         self._session.post([ev.Control(stoppable, stopping)])
 
     def add_done_callback(self, fn: Callable[[MapHandle], Any]) -> None:
-        """Call `fn(handle)` once the map is over: in the map's thread as it ends, or
-        at once if it has (`pb.map(..., block=False)` closes its pool so)."""
+        """Call `fn(handle)` once the map is over.
+
+        In the map's thread as it ends, or at once if it has ended already
+        (`pb.map(..., block=False)` closes its pool this way).
+
+        Args:
+            fn: A function of one argument, the handle.
+        """
         with self._lock:
             if self._callbacks is not None:
                 self._callbacks.append(fn)
@@ -88,8 +117,11 @@ class MapHandle:
 
     @property
     def not_run(self) -> list[int]:
-        """Input positions with no result, once the map is over (after a cancel, a Stop or
-        the pool's exit); [] while it runs."""
+        """Input positions with no result, once the map is over; `[]` while it runs.
+
+        Those positions hold None in `result()`: items not run after a `cancel()`, a
+        Stop or the pool's exit.
+        """
         if not self.done():
             return []
         return self._results.not_run(self._length())
@@ -99,9 +131,30 @@ class MapHandle:
         return max(self._job.counted, self._job.read)
 
     def done(self) -> bool:
+        """Whether the map is over: it ran to its end, failed, or was cut short.
+
+        Returns:
+            True once `result()` would return (or raise) at once.
+        """
         return not self._thread.is_alive()
 
     def result(self, timeout: float | None = None) -> list[Any]:
+        """Wait for the map to be over; its results in input order, as `map` returns them.
+
+        Args:
+            timeout: Seconds to wait at most. Default None: as long as it takes.
+
+        Returns:
+            A list (a `MapResult`) in input order; if the map was cut short, as long as
+                the input, with None at each position in its `not_run`.
+
+        Raises:
+            TimeoutError: The map is still running after `timeout` seconds.
+            TaskFailed: Under `on_error="raise"`, the first item that failed (also an
+                instance of the task's own exception type); `TaskTimeout` and
+                `WorkerCrashed` likewise.
+            RuntimeError: The pool's engine stopped.
+        """
         self._thread.join(timeout)
         if self._thread.is_alive():
             raise TimeoutError(f"the map is still running after {timeout} s")
@@ -115,11 +168,19 @@ class MapHandle:
         return out
 
     def results_so_far(self) -> dict[int, Any]:
-        """{position: result} of the items that finished well so far."""
+        """The results of the items that finished well so far, while it runs too.
+
+        Returns:
+            `{position: result}`.
+        """
         return self._results.so_far()
 
     def stop(self) -> None:
-        """Start nothing more; running items finish; the rest is listed in `not_run`."""
+        """Start nothing more, let running items finish: what the Stop button does.
+
+        The items never started are listed in `not_run`. Does nothing once the map is
+        over.
+        """
         if self._stopped or self.done():
             return
         self._stopped = True
@@ -127,7 +188,13 @@ class MapHandle:
         self._runner.drain(self._job)
 
     def cancel(self) -> bool:
-        """Stop now: running items are killed and count as cancelled."""
+        """Stop now: running items are killed and count as cancelled.
+
+        Returns once the map is over.
+
+        Returns:
+            True if it stopped the map; False if the map was already over.
+        """
         if self.done():
             return False
         self._runner.cancel(self._job)

@@ -27,7 +27,34 @@ def _asset(name: str, fallback: str):
 
 
 class ProgressPanel(anywidget.AnyWidget):
-    """The live panel: an overall bar, a lane per worker, counts, failures."""
+    """The live panel widget: an overall bar, a lane per worker, counts, failures.
+
+    What `display="widget"` (or `"auto"` in a Jupyter kernel) shows for a `Pool` or a
+    `Panel`: an anywidget whose synced traits are the keys of the panel's snapshot,
+    drawn by the bundled front end (its Stop button drains a `map_async`). You rarely
+    make one yourself; do so to show a snapshot again (`apply`), e.g. one kept from an
+    earlier run. Without a front end (a plain terminal, a notebook saved without
+    widget state) it shows as text and static HTML of the same state.
+
+    Args:
+        **kwargs: Initial trait values, by name (`title=...`, `status=...`, …), and
+            anywidget's own options.
+
+    Raises:
+        traitlets.TraitError: A trait value of the wrong type, or a `status` that is
+            not `"running"`, `"done"`, `"failed"` or `"cancelled"`.
+
+    Example:
+        ```python
+        import poolbars as pb
+
+        with pb.Pool(2, display=None) as pool:  # no view: only the state is kept
+            pool.map(abs, [-1, -2])
+        panel = pb.ProgressPanel(title="A finished run")
+        panel.apply(pool.snapshot())  # in a notebook, the panel shows it
+        print(panel.status, panel.overall["done"])  # done 2
+        ```
+    """
 
     _esm = _asset("widget.js", "export default { render({ el }) { el.textContent = %r; } };"
                   % _BUNDLE_MISSING)
@@ -110,7 +137,7 @@ class ProgressPanel(anywidget.AnyWidget):
     - Default: `{}`
     """
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: typing.Any):
         super().__init__(**kwargs)
         self.on_stop = None  # called (no arguments) when the Stop button is pressed
         self.on_msg(self._message)
@@ -120,11 +147,24 @@ class ProgressPanel(anywidget.AnyWidget):
             self.on_stop()
 
     def snapshot(self) -> Snapshot:
-        """The panel's current state, in the shape the views share."""
+        """The panel's current state, in the shape the views share.
+
+        Returns:
+            A dict with one key per trait above.
+        """
         return typing.cast(Snapshot, {name: getattr(self, name) for name in SNAPSHOT_KEYS})
 
     def apply(self, snapshot: Snapshot) -> None:
-        """Set every trait from `snapshot` in one message (unchanged traits are not sent)."""
+        """Set every trait from `snapshot` in one message (unchanged traits are not sent).
+
+        Args:
+            snapshot: A panel's snapshot, as `pool.snapshot()` or `panel.snapshot()`
+                give it.
+
+        Raises:
+            KeyError: `snapshot` lacks one of the traits' keys.
+            traitlets.TraitError: A value of the wrong type for its trait.
+        """
         with self.hold_sync():
             for name in SNAPSHOT_KEYS:
                 # name is one of the snapshot's keys

@@ -41,8 +41,33 @@ Clock = Callable[[], float]
 
 @dataclass
 class Stats:
-    """Counts of a pool's items. done + failed + timed_out + crashed + cancelled == total
-    once the pool is closed (`retried` counts extra attempts, not items)."""
+    """The counts of a pool's items, as `pool.stats` gives them.
+
+    Once the pool has closed, done + failed + timed_out + crashed + cancelled == total:
+    every item is accounted for. A record poolbars fills; read it during or after a run.
+
+    Attributes:
+        total: Items of every map so far: a sized input's length at once, else the items
+            read (restored journal items included).
+        done: Items that finished well.
+        failed: Items that raised (on their last attempt).
+        timed_out: Items that ran past `timeout` (on their last attempt).
+        crashed: Items whose worker died (on their last attempt).
+        retried: Extra attempts made (a count of attempts, not of items).
+        cancelled: Items that never finished: cut short by a failure under
+            `on_error="raise"`, a Ctrl-C, a Stop or the pool's exit.
+        elapsed: Seconds since the pool started (until it closed, once it has).
+
+    Example:
+        ```python
+        import poolbars as pb
+
+        with pb.Pool(2, on_error="skip") as pool:
+            pool.map(int, ["1", "x", "3"])
+        stats = pool.stats
+        print(stats.total, stats.done, stats.failed)  # 3 2 1
+        ```
+    """
 
     total: int = 0
     done: int = 0

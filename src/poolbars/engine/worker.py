@@ -41,32 +41,111 @@ def note_command_group(pgid: int) -> None:
 
 
 def worker_id() -> int | None:
-    """The number (0, 1, …) of the pool worker running this task; None outside a pool."""
+    """The number (0, 1, …) of the pool worker running this task; None outside a pool.
+
+    Use it inside a task to pick a per-worker resource (a GPU, a port, a scratch
+    directory). Numbers are the workers' slots: a worker that replaces another (after
+    a crash, a timeout or `max_tasks_per_child`) has the same number.
+
+    Returns:
+        The worker's number, or None in a process that is not a pool worker.
+
+    Example:
+        ```python
+        import poolbars as pb
+
+        def where(_):
+            return pb.worker_id()
+
+        with pb.Pool(2) as pool:
+            print(set(pool.map(where, range(8))) <= {0, 1})  # True
+        print(pb.worker_id())  # None: the main process is no pool worker
+        ```
+    """
     return _worker_id
 
 
 def worker_state() -> dict[Any, Any]:
-    """A dict that lives as long as this worker process, across its tasks: the place for
-    a model, a connection, a cache. (In the main process: a dict of its own.)"""
+    """A dict that lives as long as this worker process, across its tasks.
+
+    The place for what is costly to make and can be reused by the next task on the
+    same worker: a model, a connection, a cache. Each worker has its own; in the main
+    process it is a dict of its own too. For setup with arguments per worker, see
+    `Worker` or `Pool(initializer=..., worker_args=...)`.
+
+    Returns:
+        This process's dict (the same object on every call).
+
+    Example:
+        ```python
+        import poolbars as pb
+
+        def tasks_here(_):
+            state = pb.worker_state()
+            state["tasks"] = state.get("tasks", 0) + 1  # kept for the next task
+            return state["tasks"]
+
+        with pb.Pool(1) as pool:
+            print(pool.map(tasks_here, range(3)))  # [1, 2, 3]
+        ```
+    """
     return _worker_state
 
 
 class Worker:
-    """The class form, for expensive setup once per worker (load a model once per GPU).
+    """The class form of a task, for costly setup once per worker (a model per GPU).
 
-    Subclass it and pass the class where a function goes: `pool.map(MyWorker, items)`.
-    Each worker process makes one instance, calls `setup(**worker_args)` once, then
-    `process(item)` per item, and `teardown()` when the pool closes."""
+    Subclass it, write `process(item)` (and `setup`, `teardown` if you need them) and
+    pass the class where a function goes: `pool.map(MyWorker, items)`. Each worker
+    process makes one instance, calls `setup(**worker_args[i])` once (under the pool's
+    `setup_timeout`), then `process(item)` per item, and `teardown()` when the pool
+    closes. A worker whose setup raises is retired (its failure has kind `"setup"`) and
+    the map goes on with the others; only if every worker's setup fails does the map
+    raise that exception. A teardown that raises gives a `RuntimeWarning` and a failure
+    of kind `"teardown"`.
+
+    Example:
+        ```python
+        import poolbars as pb
+
+        class Scale(pb.Worker):
+            def setup(self, factor):
+                self.factor = factor  # once per worker: load a model here
+
+            def process(self, item):
+                return item * self.factor
+
+        with pb.Pool(2, worker_args=[{"factor": 10}, {"factor": 10}]) as pool:
+            print(pool.map(Scale, [1, 2, 3]))  # [10, 20, 30]
+        ```
+    """
 
     def setup(self, **worker_args: Any) -> None:
-        """Prepare this worker (called once, with this worker's `worker_args`)."""
+        """Prepare this worker: called once, before its first item.
+
+        Does nothing unless you override it.
+
+        Args:
+            **worker_args: This worker's dict of `Pool(worker_args=[...])`, as keyword
+                arguments (none without `worker_args`).
+        """
 
     def process(self, item: Any) -> Any:
-        """Handle one item and return its result."""
+        """Handle one item and return its result: called once per item. Override it.
+
+        Args:
+            item: One item of the map's input.
+
+        Returns:
+            The item's result (it must pickle to travel back).
+
+        Raises:
+            TypeError: The subclass did not define `process`.
+        """
         raise TypeError(f"{type(self).__name__} must define process(self, item)")
 
     def teardown(self) -> None:
-        """Release what `setup` took (called when the pool closes the worker)."""
+        """Release what `setup` took: called when the pool closes or retires the worker."""
 
 
 def queue_sink(address: Any, authkey: bytes) -> Callable[[list[Any]], None]:

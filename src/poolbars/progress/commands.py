@@ -33,9 +33,19 @@ LOG_LINES = 50
 
 @dataclass
 class CommandResult:
-    """What became of one command: `exit_code` (None if it never finished: a timeout, a
-    crash), `duration` in seconds, the `log_tail`, and how many protocol lines were
-    `malformed`. `error` says why it failed ("" when it succeeded)."""
+    """What became of one command: what `Pool.run_commands` returns, one per command.
+
+    A record poolbars fills, whatever happened to the command (a failure is also in the
+    panel and in `pool.failures`).
+
+    Attributes:
+        command: The command as given (an argv list or a shell string).
+        exit_code: Its exit code; None if it never finished (a timeout, a crash).
+        duration: How long it ran, in seconds.
+        log_tail: Its last output lines that were not protocol lines (at most 50).
+        malformed: How many protocol lines did not parse.
+        error: Why it failed ("" when it succeeded).
+    """
 
     command: object
     exit_code: int | None
@@ -46,6 +56,7 @@ class CommandResult:
 
     @property
     def ok(self) -> bool:
+        """Whether it exited with code 0."""
         return self.exit_code == 0
 
 

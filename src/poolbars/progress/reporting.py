@@ -24,7 +24,7 @@ import operator
 import threading
 import time
 import warnings
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from ..panel import panels
 from ..panel.limits import MAX_META
@@ -153,9 +153,41 @@ class Reporter:
 
 
 class Bar:
-    """A progress bar of one task: `update()`, `set_description()`, `set_postfix()`,
-    `close()`; usable as a context manager. Counts are absolute on the wire. `reporter`
-    is where it reports: the one given, else this process's (see `track`)."""
+    """A progress bar driven by hand: what `pb.bar()` returns.
+
+    Inside a pool task it is the task's inner bar on its worker's lane; in the main
+    process it shows in the open panel (a pool's or a `Panel`'s), or in a panel of its
+    own that closes with the bar. Advance it with `update(n)`; `set_description()`,
+    `set_postfix()`, `reset()` as in tqdm; `close()` it, or use it as a context
+    manager. Updates are coalesced: at most ~10 sends a second, and the last state
+    always arrives. Usually made with [`pb.bar`][poolbars.bar] (or a `Remote`'s
+    `bar()`), rather than directly.
+
+    Args:
+        total: The number of steps, an int or float; None (default) for an open-ended
+            bar.
+        desc: The bar's label. Default None: no label.
+        unit: The unit shown with its rate. Default `"it"`.
+        reporter: Where it reports. Default None: this process's (a pool worker's, the
+            open panel's, or a panel opened for this bar).
+        meta: A dict of at most 20 str keys with JSON-able values, shown on hover and
+            kept in `report()` as the task's `meta`. Default None.
+
+    Raises:
+        TypeError: `total` is not a number or None; or, of `meta`, not a dict, a key
+            that is not a str, or a value JSON cannot write.
+        ValueError: `meta` has more than 20 keys.
+
+    Example:
+        ```python
+        import poolbars as pb
+
+        bar = pb.Bar(total=3, desc="steps")
+        bar.update(2)
+        print(bar)  # <poolbars.Bar 'steps' 2/3 it>
+        bar.close()
+        ```
+    """
 
     def __init__(self, total: float | None = None, desc: str | None = None, unit: str = "it",
                  *, reporter: Reporter | None = None, meta: dict | None = None):
@@ -180,11 +212,28 @@ class Bar:
         reporter.post(self)
 
     def event(self, source: ev.Source, t: float) -> ev.BarUpdate:
+        """The bar's state as a panel event: what its reporter sends (used by poolbars).
+
+        Args:
+            source: The lane it reports from (a worker's number, or a process's name).
+            t: The time of the state, as `time.time()`.
+
+        Returns:
+            The event, with the bar's count, total, label, postfix, meta and whether it
+                is closed.
+        """
         return ev.BarUpdate(source, self.id, self.task, self.desc, self.n, self.total,
                             self.unit, self.postfix, self.closed, t, self.meta)
 
     def update(self, n: float = 1) -> None:
-        """Advance by `n` (may be fractional or negative)."""
+        """Advance the bar by `n`.
+
+        Cheap enough to call per item of a fast loop: it compares one counter and reads
+        the clock only now and then.
+
+        Args:
+            n: How much to add; may be fractional or negative. Default 1.
+        """
         try:
             self.n += n
         except OverflowError:  # an int past the float range plus a float: no number
@@ -205,19 +254,38 @@ class Bar:
         self.reporter.post(self)
 
     def set_description(self, desc: str | None = None, refresh: bool = True) -> None:
+        """Change the bar's label.
+
+        Args:
+            desc: The new label (shown as its `str()`); None clears it. Default None.
+            refresh: Ignored: there for tqdm's signature (the panel redraws by itself).
+        """
         self.desc = "" if desc is None else str(desc)
         self.reporter.post(self)
 
-    def set_postfix(self, ordered_dict=None, refresh: bool = True, **values) -> None:
-        """Show `key=value` pairs beside the bar (values are shown as text)."""
+    def set_postfix(self, ordered_dict: Mapping[str, Any] | None = None,
+                    refresh: bool = True, **values: Any) -> None:
+        """Show `key=value` pairs beside the bar, replacing those shown before.
+
+        Args:
+            ordered_dict: A dict (or mapping) of pairs. Default None.
+            refresh: Ignored: there for tqdm's signature.
+            **values: More pairs, as keyword arguments. Values are shown as text.
+        """
         pairs = dict(ordered_dict or {}, **values)
         self.postfix = tuple((str(k), _short(v)) for k, v in pairs.items())
         self.reporter.post(self)
 
     def refresh(self) -> None:
+        """Send the bar's state with the next batch (after changing its fields by hand)."""
         self.reporter.post(self)
 
     def reset(self, total: float | None = None) -> None:
+        """Start the count again from 0, as tqdm's `reset`.
+
+        Args:
+            total: A new total. Default None: keep the current one.
+        """
         self.n = 0
         self._check_at = 1
         if total is not None:
@@ -225,8 +293,11 @@ class Bar:
         self.reporter.post(self)
 
     def close(self) -> None:
-        """Finish the bar; its final state is sent with the next batch (at the latest
-        when the task ends)."""
+        """Finish the bar: its final state is sent with the next batch.
+
+        At the latest when the task ends; a bar with a panel of its own closes that
+        panel. Closing twice does nothing; `with` closes it for you.
+        """
         if self.closed:
             return
         self.closed = True
@@ -357,15 +428,85 @@ _MAX_SLICE = 1 << 20
 
 def track(iterable: Iterable, total: float | None = None, desc: str | None = None,
           unit: str = "it", meta: dict | None = None) -> Tracked:
-    """Iterate `iterable` and show its progress: as the current task's inner bar inside a
-    pool task, or in a panel of its own in the main process. `meta`: see `bar`."""
+    """Iterate `iterable` and show its progress as a bar.
+
+    Inside a pool task it is the task's inner bar; in the main process it shows in the
+    open panel, or in a panel of its own while the loop runs. Use it where you would
+    use tqdm: it runs no Python code per item for ranges, lists, tuples, dicts, sets,
+    strs and bytes (a timer reads how far the loop got), and little for other
+    iterables. The count stays exact when the loop breaks early, and the bar closes at
+    the loop's end.
+
+    Args:
+        iterable: What to iterate.
+        total: The number of items, an int or float. Default None: `len(iterable)`
+            when it has one, else an open-ended bar.
+        desc: The bar's label. Default None: no label.
+        unit: The unit shown with its rate. Default `"it"`.
+        meta: A dict of at most 20 str keys with JSON-able values, shown on hover and
+            kept in `report()`. Default None.
+
+    Returns:
+        An iterable of the same items (with `len()` when its total is known).
+
+    Raises:
+        TypeError: `meta` is not a dict, has a key that is not a str, or a value JSON
+            cannot write.
+        ValueError: `meta` has more than 20 keys.
+        TypeError: A `total` that is not a number (raised when the iteration starts).
+
+    Example:
+        ```python
+        import poolbars as pb
+
+        def total_of(n):
+            return sum(pb.track(range(n), desc=f"sum to {n}"))
+
+        with pb.Pool(2) as pool:
+            print(pool.map(total_of, [10, 100]))  # [45, 4950]
+        ```
+    """
     return Tracked(iterable, total=total, desc=desc, unit=unit, meta=meta)
 
 
 def bar(total: float | None = None, desc: str | None = None, unit: str = "it",
         meta: dict | None = None) -> Bar:
-    """A bar to drive by hand with `update(n)`; close it (or use `with`) when done.
-    `meta`: a small dict of JSON-able values, shown on hover and kept in `report()`."""
+    """A progress bar to drive by hand with `update(n)`; close it (or use `with`).
+
+    For progress that is not a loop over one iterable (bytes downloaded, phases of
+    work). Inside a pool task it is the task's inner bar; in the main process it shows
+    in the open panel, or in a panel of its own until it closes.
+
+    Args:
+        total: The number of steps, an int or float; None (default) for an open-ended
+            bar.
+        desc: The bar's label. Default None: no label.
+        unit: The unit shown with its rate. Default `"it"`.
+        meta: A dict of at most 20 str keys with JSON-able values, shown on hover over
+            the lane and kept in `report()` as the task's `meta`. Default None.
+
+    Returns:
+        A [`Bar`][poolbars.Bar].
+
+    Raises:
+        TypeError: `total` is not a number or None; or, of `meta`, not a dict, a key
+            that is not a str, or a value JSON cannot write.
+        ValueError: `meta` has more than 20 keys.
+
+    Example:
+        ```python
+        import poolbars as pb
+
+        def fetch(parts):
+            with pb.bar(total=parts, desc="fetch", unit="part", meta={"parts": parts}) as b:
+                for _ in range(parts):
+                    b.update(1)
+            return parts
+
+        with pb.Pool(2) as pool:
+            print(pool.map(fetch, [3, 5]))  # [3, 5]
+        ```
+    """
     return Bar(total, desc, unit, meta=meta)
 
 
@@ -392,7 +533,29 @@ def meta_pairs(meta: dict | None) -> tuple[tuple[str, str], ...]:
 
 
 def message(text: str) -> None:
-    """Show `text` as the current task's status message."""
+    """Show `text` as the current task's status message, on its lane.
+
+    Use it to say which phase a task is in ("loading", "writing"). Inside a pool task it
+    shows on the task's lane until the next message or the task's end; in the main
+    process, in the open panel (or a panel of its own, for a moment).
+
+    Args:
+        text: The message (shown as its `str()`).
+
+    Example:
+        ```python
+        import poolbars as pb
+
+        def work(x):
+            pb.message("loading")
+            data = list(range(x))
+            pb.message("adding up")
+            return sum(data)
+
+        with pb.Pool(2) as pool:
+            print(pool.map(work, [3, 4]))  # [3, 6]
+        ```
+    """
     reporter, own_panel = _reporter_for_this_process("")
     reporter.message(text)
     if own_panel is not None:

@@ -139,33 +139,44 @@ def _after_fork_in_child() -> None:
 
 def install(address: str | tuple[str, int] | None = None,
             authkey: bytes | str | None = None) -> None:
-    """Show this interpreter's tqdm bars — and `pb.track()`/`pb.bar()` bars — in the
-    panel at `address`, one lane per bar, named by process (`main [pid]`,
-    `ForkPoolWorker-1 [pid]`). Put it in a `sitecustomize.py` to retrofit programs you
-    do not change; `python -m poolbars run` does exactly that for the program it runs.
+    """Show this interpreter's tqdm bars, and `pb.track()`/`pb.bar()` bars, in a panel.
 
-    Parameters:
-        address: the panel's "host:port" (or a (host, port) tuple), as
-            `pb.Panel().connect_info()["address"]` gives it; default: the environment
-            variable POOLBARS_PANEL.
-        authkey: the panel's authkey, bytes or their hex; default: the environment
-            variable POOLBARS_AUTHKEY.
+    For programs you do not change: put it in a `sitecustomize.py` on their
+    `PYTHONPATH`, and every interpreter they start reports to the panel at `address`,
+    one lane per bar, named by process (`main [pid]`, `ForkPoolWorker-1 [pid]`).
+    `python -m poolbars run` does exactly that for the program it runs. Nothing
+    connects until the process makes its first bar; a forked child opens a connection
+    of its own. tqdm bars print nothing once captured. A panel that cannot be reached
+    or refuses the authkey never breaks the program: its first bar warns once
+    (`RuntimeWarning`) and the program goes on.
 
-    Nothing connects until the process makes its first bar; a forked child opens a
-    connection of its own. tqdm bars print nothing once captured. A panel that cannot
-    be reached or refuses the authkey never breaks the program: its first bar warns once
-    (RuntimeWarning) and the program goes on.
+    Args:
+        address: The panel's `"host:port"` (IPv6 hosts in brackets), or a
+            `(host, port)` tuple, as `pb.Panel().connect_info()["address"]`. Default
+            None: the environment variable `POOLBARS_PANEL`.
+        authkey: The panel's authkey, bytes or their hex (a str). Default None: the
+            environment variable `POOLBARS_AUTHKEY`.
 
     Raises:
-        ValueError: no address or authkey, given or in the environment, or one that is
+        ValueError: No address or authkey, given or in the environment, or one that is
             malformed (the message says which, and the form expected).
-        TypeError: an authkey that is neither bytes nor str.
+        TypeError: An authkey that is neither bytes nor str.
 
-    Example (a `sitecustomize.py` on PYTHONPATH, with POOLBARS_PANEL and
-    POOLBARS_AUTHKEY exported from the notebook's `panel.connect_info()`)::
-
+    Example:
+        ```python
         import poolbars as pb
-        pb.install()
+
+        panel = pb.Panel(title="A retrofitted program")  # e.g. in a notebook
+        host, port = panel.connect_info()["address"]
+        key = panel.connect_info()["authkey"].hex()
+
+        # in the program (its sitecustomize.py), usually with pb.install() and the
+        # address and key in POOLBARS_PANEL and POOLBARS_AUTHKEY:
+        pb.install(f"{host}:{port}", key)
+        for step in pb.track(range(3), desc="now in the panel"):
+            pass
+        panel.close()
+        ```
     """
     global _target
     address = address if address is not None else os.environ.get(PANEL_ENV)

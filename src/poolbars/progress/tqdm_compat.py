@@ -21,14 +21,65 @@ _PATCHED = ("tqdm.std", "tqdm", "tqdm.auto", "tqdm.autonotebook", "tqdm.notebook
 
 
 class tqdm(Bar):
-    """A drop-in for `tqdm.tqdm` that shows in the panel (in a pool task: as the task's
-    inner bar; in the main process: in a panel of its own). tqdm is not needed."""
+    """A drop-in for `tqdm.tqdm` that shows in the panel; tqdm itself is not needed.
 
-    def __init__(self, iterable=None, desc=None, total=None, leave=True, file=None,
-                 ncols=None, mininterval=0.1, maxinterval=10.0, miniters=None, ascii=None,
-                 disable=False, unit="it", unit_scale=False, dynamic_ncols=False,
-                 smoothing=0.3, bar_format=None, initial=0, position=None, postfix=None,
-                 **kwargs):
+    Replace `from tqdm import tqdm` with `from poolbars import tqdm` in code you run in a
+    pool: in a task the bar is the task's inner bar; in the main process it shows in the
+    open panel, or in a panel of its own. It is a [`Bar`][poolbars.Bar], iterable like
+    tqdm's. The arguments that only shape tqdm's text drawing are taken and ignored,
+    so existing calls keep working. (Code that imports the real tqdm inside pool tasks
+    needs no change at all: `Pool(capture_tqdm=True)`, the default, captures it.)
+
+    Args:
+        iterable: What to iterate (an iterable), or None (default) to drive the bar
+            with `update()`.
+        desc: The bar's label. Default None.
+        total: The number of steps. Default None: `len(iterable)` when it has one.
+        leave: Kept as an attribute; the panel decides what stays shown.
+        file: Ignored: nothing is printed.
+        ncols: Ignored (text drawing).
+        mininterval: Ignored: updates are coalesced to ~10 a second.
+        maxinterval: Ignored, as `mininterval`.
+        miniters: Ignored, as `mininterval`.
+        ascii: Ignored (text drawing).
+        disable: True: no bar at all; iterating gives the items as they are. Default
+            False.
+        unit: The unit shown with its rate. Default `"it"`.
+        unit_scale: Ignored (text drawing).
+        dynamic_ncols: Ignored (text drawing).
+        smoothing: Ignored: the panel computes rates itself.
+        bar_format: Ignored (text drawing).
+        initial: The count to start from. Default 0.
+        position: Ignored: each bar has its own lane.
+        postfix: A dict of `key=value` pairs to show beside the bar (or one value).
+            Default None.
+        **kwargs: Any other tqdm option, ignored.
+
+    Raises:
+        TypeError: `total` is not a number or None (unless `disable`).
+
+    Example:
+        ```python
+        import poolbars as pb
+
+        def work(n):
+            for _ in pb.tqdm(range(n), desc="inner", unit="row"):
+                pass
+            return n
+
+        with pb.Pool(2) as pool:
+            print(pool.map(work, [5, 10]))  # [5, 10]
+        ```
+    """
+
+    def __init__(self, iterable: Any = None, desc: str | None = None,
+                 total: float | None = None, leave: bool = True, file: Any = None,
+                 ncols: int | None = None, mininterval: float = 0.1,
+                 maxinterval: float = 10.0, miniters: float | None = None,
+                 ascii: bool | str | None = None, disable: bool = False, unit: str = "it",
+                 unit_scale: bool | float = False, dynamic_ncols: bool = False,
+                 smoothing: float = 0.3, bar_format: str | None = None, initial: float = 0,
+                 position: int | None = None, postfix: Any = None, **kwargs: Any):
         if total is None and iterable is not None:
             try:
                 total = len(iterable)
@@ -56,29 +107,84 @@ class tqdm(Bar):
         return int(self.total)
 
     def update(self, n: float = 1) -> None:
+        """Advance the bar by `n` (nothing if `disable`).
+
+        Args:
+            n: How much to add; may be fractional or negative. Default 1.
+        """
         if not self.disable:
             super().update(n)
 
     def close(self) -> None:
+        """Finish the bar (nothing if `disable`); see `Bar.close`."""
         if not self.disable:
             super().close()
 
-    def clear(self, *args, **kwargs) -> None:
-        """Nothing to clear: the panel draws the bar."""
+    def clear(self, *args: Any, **kwargs: Any) -> None:
+        """Do nothing: the panel draws the bar, so there is no text to clear.
 
-    def set_description_str(self, desc=None, refresh=True) -> None:
+        Args:
+            *args: Ignored (tqdm's signature).
+            **kwargs: Ignored (tqdm's signature).
+        """
+
+    def set_description_str(self, desc: str | None = None, refresh: bool = True) -> None:
+        """Change the bar's label, as `set_description`.
+
+        Args:
+            desc: The new label; None clears it.
+            refresh: Ignored: there for tqdm's signature.
+        """
         self.set_description(desc, refresh)
 
-    def set_postfix_str(self, s="", refresh=True) -> None:
+    def set_postfix_str(self, s: str = "", refresh: bool = True) -> None:
+        """Show `s` beside the bar, as one text postfix ("" clears it).
+
+        Args:
+            s: The text. Default "".
+            refresh: Ignored: there for tqdm's signature.
+        """
         self.set_postfix({"": s} if s else {})
 
     @classmethod
-    def write(cls, s, file=None, end="\n", nolock=False) -> None:
+    def write(cls, s: str, file: Any = None, end: str = "\n", nolock: bool = False) -> None:
+        """Print a line, as tqdm's `write` (there is no text bar to keep clear of).
+
+        Args:
+            s: The text.
+            file: Where to print. Default None: `sys.stdout`.
+            end: What ends the line. Default a newline.
+            nolock: Ignored (tqdm's signature).
+        """
         print(s, end=end, file=file or sys.stdout)
 
 
-def trange(*args, **kwargs) -> tqdm:
-    """`tqdm(range(*args), **kwargs)`."""
+def trange(*args: int, **kwargs: Any) -> tqdm:
+    """`tqdm(range(*args), **kwargs)`: a bar over a range, as tqdm's `trange`.
+
+    Args:
+        *args: `range()`'s arguments: stop, or start, stop[, step].
+        **kwargs: [`tqdm`][poolbars.tqdm]'s options (`desc`, `unit`, `disable`, …).
+
+    Returns:
+        A `pb.tqdm` over the range.
+
+    Raises:
+        TypeError: Arguments `range()` refuses, or a `tqdm` option that is not a
+            number where one is expected.
+        ValueError: A step of 0 (as `range()`).
+
+    Example:
+        ```python
+        import poolbars as pb
+
+        def work(n):
+            return sum(i for i in pb.trange(n, desc="inner"))
+
+        with pb.Pool(2) as pool:
+            print(pool.map(work, [3, 4]))  # [3, 6]
+        ```
+    """
     return tqdm(range(*args), **kwargs)
 
 

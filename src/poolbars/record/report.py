@@ -4,13 +4,33 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from ..protocol.kinds import status as status_of
 
 
 @dataclass
 class TaskRecord:
-    """One item of one map: where and when it ran and how it ended."""
+    """One item of one map: where and when it ran and how it ended (a `RunReport`'s tasks).
+
+    A record poolbars fills, one per settled item; items restored from a journal have
+    none (they ran in an earlier run).
+
+    Attributes:
+        map: Which map call of the pool it belongs to (1, 2, …).
+        index: Its position in that map's input.
+        label: A short repr of the item (`"#index"` for items that ran in a chunk).
+        worker: The worker that ran it (a number, or a Dask worker's name).
+        start: When it started, in seconds since the epoch (for a chunk: when the chunk
+            started).
+        end: When it ended, in seconds since the epoch.
+        status: How it ended: `"done"`, `"failed"`, `"timeout"` or `"crashed"`.
+        attempts: How many times it ran.
+        inner_n: The final count of the task's inner bar, if it had one.
+        inner_total: The total of the task's inner bar, if it had one.
+        error: `"ExcType: message"` of its failure ("" if it succeeded).
+        meta: The `meta` of the task's bar, if it had one (bounded).
+    """
 
     map: int  # which map call of the pool (1, 2, …)
     index: int  # its position in that map's input
@@ -26,13 +46,28 @@ class TaskRecord:
     meta: dict | None = None  # the `meta` of the task's bar, if it had one (bounded)
 
     def to_dict(self) -> dict:
+        """The record as a plain dict, JSON-ready.
+
+        Returns:
+            `{field: value}` for each attribute above.
+        """
         return asdict(self)
 
 
 @dataclass
 class WorkerRecord:
-    """A failure of a worker itself, not of an item: its initializer or `Worker.setup`
-    (kind "setup": the worker was retired) or its `Worker.teardown` (kind "teardown")."""
+    """A failure of a worker itself, not of an item (a `RunReport`'s workers).
+
+    Its initializer or `Worker.setup` failed (kind `"setup"`: the worker was retired)
+    or its `Worker.teardown` did (kind `"teardown"`). A record poolbars fills.
+
+    Attributes:
+        worker: The worker's number.
+        kind: `"setup"` or `"teardown"`.
+        exc_type: The exception's type name.
+        message: The exception's message.
+        traceback: The worker's traceback, as text.
+    """
 
     worker: int | None
     kind: str
@@ -41,12 +76,42 @@ class WorkerRecord:
     traceback: str
 
     def to_dict(self) -> dict:
+        """The record as a plain dict, JSON-ready.
+
+        Returns:
+            `{field: value}` for each attribute above.
+        """
         return asdict(self)
 
 
 @dataclass
 class RunReport:
-    """A pool's run: title, status, timing, counts, and a record per settled item."""
+    """A pool's run: title, status, timing, counts, and a record per settled item.
+
+    What `Pool.report()` returns, during or after the run. A record poolbars fills:
+    read it, save it with `to_json()`, or study it with pandas
+    (`pandas.DataFrame(report.to_records())`, one row per task).
+
+    Attributes:
+        title: The pool's title.
+        status: `"running"`, `"done"`, `"failed"` or `"cancelled"`.
+        started: When the pool started, in seconds since the epoch.
+        ended: When it closed, or None while it runs.
+        stats: The pool's `Stats` as a dict.
+        tasks: One `TaskRecord` per settled item, by map and index.
+        truncated: Settled items not kept, past the record's bound.
+        workers: One `WorkerRecord` per failure of a worker's own setup or teardown.
+
+    Example:
+        ```python
+        import poolbars as pb
+
+        with pb.Pool(2) as pool:
+            pool.map(abs, [-1, -2, -3])
+        report = pool.report()
+        print(report.status, len(report.tasks), report.tasks[0].status)  # done 3 done
+        ```
+    """
 
     title: str
     status: str
@@ -58,17 +123,37 @@ class RunReport:
     workers: list[WorkerRecord] = field(default_factory=list)  # worker-level failures
 
     def to_dict(self) -> dict:
-        """JSON-ready."""
+        """The whole report as plain dicts and lists, JSON-ready.
+
+        Returns:
+            `{"title", "status", "started", "ended", "stats", "truncated", "tasks",
+                "workers"}`, each task and worker record as a dict.
+        """
         return {"title": self.title, "status": self.status, "started": self.started,
                 "ended": self.ended, "stats": self.stats, "truncated": self.truncated,
                 "tasks": [task.to_dict() for task in self.tasks],
                 "workers": [record.to_dict() for record in self.workers]}
 
     def to_records(self) -> list[dict]:
-        """One flat dict per task: `pandas.DataFrame(report.to_records())`."""
+        """One flat dict per task, for `pandas.DataFrame(report.to_records())`.
+
+        Returns:
+            A list of the tasks' dicts (see `TaskRecord`).
+        """
         return [task.to_dict() for task in self.tasks]
 
-    def to_json(self, **kwargs) -> str:
+    def to_json(self, **kwargs: Any) -> str:
+        """The report as JSON text (`to_dict()` through `json.dumps`).
+
+        Args:
+            **kwargs: Options of `json.dumps` (`indent=2`, …).
+
+        Returns:
+            The JSON text.
+
+        Raises:
+            TypeError: An option `json.dumps` does not take.
+        """
         return json.dumps(self.to_dict(), **kwargs)
 
 
