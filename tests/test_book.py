@@ -251,7 +251,7 @@ def test_restore_counts_journaled_items_as_done():
     bench.book.restore(4)
     s = bench.book.stats
     assert (s.total, s.done) == (4, 4)
-    assert bench.events == [ev.Seen(4, None), ev.Done(None, 4, NOW)]
+    assert bench.events == [ev.Seen(4, 4), ev.Done(None, 4, NOW)]
 
 
 def test_with_no_worker_left_every_job_fails_with_the_setups_error():

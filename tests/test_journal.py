@@ -267,3 +267,26 @@ def test_a_damaged_line_inside_the_journal_is_an_error_naming_file_and_line(tmp_
     journal.write_text("".join(lines))
     with pytest.raises(ValueError, match=rf"{re.escape(str(journal))}, line 3: .*resume=False"):
         _rerun(journal, range(6))
+
+
+def _overall(pool):
+    overall = pool.snapshot()["overall"]
+    return overall["done"], overall["failed"], overall["pending"], overall["total"]
+
+
+@pytest.mark.parametrize("given", [list, iter], ids=["sized", "generator"])
+def test_a_resumed_run_counts_the_restored_items_in_the_panels_total(tmp_path, given):
+    journal = tmp_path / "run.jsonl"
+    work, heal, ran = _flaky(tmp_path)
+    with pb.Pool(2, display=None, journal=journal, on_error="return") as pool:
+        pool.map(work, given(range(12)))
+    assert _overall(pool) == (11, 1, 0, 12)
+    with pytest.raises(ValueError, match="seven"):  # a resume that fails again
+        with pb.Pool(2, display=None, journal=journal) as pool:
+            pool.map(work, given(range(12)))
+    assert _overall(pool) == (11, 1, 0, 12)  # the 11 restored are done
+    heal()
+    with pb.Pool(2, display=None, journal=journal) as pool:
+        assert pool.map(work, given(range(12))) == [x * 10 for x in range(12)]
+    assert _overall(pool) == (12, 0, 0, 12)
+    assert (pool.stats.total, pool.stats.done) == (12, 12)

@@ -410,3 +410,36 @@ def test_clear_refuses_an_unknown_status_naming_the_choices():
     with pb.Panel(display=None) as panel:
         with pytest.raises(ValueError, match=r"status='closed': give 'done', 'exited' or 'all'"):
             panel.clear(status="closed")
+
+
+def fails_at_seven(x):
+    if x == 7:
+        raise ValueError("seven")
+    return x
+
+
+def map_in_a_pool_of_its_own(panel, n):
+    with pb.Pool(1, display=None, panel=panel) as pool:
+        pool.map(abs, range(n))
+
+
+@pytest.mark.timeout(120)
+def test_pools_that_share_a_panel_count_every_pools_items_in_its_total():
+    with pb.Panel(title="shared", display=None) as panel:
+        for _ in range(2):  # one after the other
+            with pb.Pool(2, display=None, panel=panel) as pool:
+                pool.map(abs, range(20))
+        with pytest.raises(ValueError, match="seven"):  # a pool that fails mid-way
+            with pb.Pool(2, display=None, panel=panel, chunksize=1) as pool:
+                pool.map(fails_at_seven, range(20))
+        threads = [threading.Thread(target=map_in_a_pool_of_its_own, args=(panel, 10))
+                   for _ in range(2)]  # two pools at once
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    overall = panel.snapshot()["overall"]
+    settled = sum(overall[key] for key in ("done", "failed", "timed_out", "crashed", "cancelled"))
+    assert overall["total"] == settled == 20 + 20 + 20 + 2 * 10, overall
+    assert overall["done"] >= 20 + 20 + 2 * 10 and overall["failed"] == 1
+    assert overall["pending"] == overall["running"] == 0

@@ -1,5 +1,12 @@
 """tqdm inside tasks becomes the task's bar; pb.tqdm is a drop-in that needs no tqdm."""
 
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
 import poolbars as pb
 
 
@@ -58,3 +65,80 @@ def test_pb_tqdm_in_the_main_process_and_disabled():
     assert seen == list(range(30))
     assert list(pb.tqdm([1, 2, 3], disable=True)) == [1, 2, 3]
     assert len(pb.tqdm(range(7), disable=True)) == 7
+
+
+# Every way a script binds tqdm at its top, used in a task: a module-level name is bound
+# before the worker's capture is installed (the script is imported first under spawn and
+# forkserver, inherited under fork), so capture must reach classes bound early.
+BOUND_AT_THE_TOP = '''
+import asyncio, json, sys, threading
+import poolbars as pb
+from tqdm import tqdm as t_tqdm, trange as t_trange
+from tqdm.std import tqdm as std_tqdm, trange as std_trange
+from tqdm.auto import tqdm as auto_tqdm, trange as auto_trange
+from tqdm.autonotebook import tqdm as an_tqdm, trange as an_trange
+from tqdm.notebook import tqdm as nb_tqdm, trange as nb_trange
+from tqdm.asyncio import tqdm as aio_tqdm, trange as aio_trange, tqdm_asyncio
+from tqdm.rich import tqdm as rich_tqdm, trange as rich_trange
+from tqdm.contrib.concurrent import thread_map
+import tqdm
+import tqdm.auto
+from helper_module import in_a_module
+
+CLASSES = [t_tqdm, std_tqdm, auto_tqdm, an_tqdm, nb_tqdm, aio_tqdm, tqdm_asyncio, rich_tqdm,
+           tqdm.tqdm, tqdm.auto.tqdm]
+RANGES = [t_trange, std_trange, auto_trange, an_trange, nb_trange, aio_trange, rich_trange,
+          tqdm.trange, tqdm.auto.trange]
+
+
+async def count_async(n):
+    return len([i async for i in aio_tqdm(range(n), desc="async")])
+
+
+def task(n):
+    for cls in CLASSES:
+        with cls(total=n, desc=cls.__module__) as bar:
+            bar.update(n)
+    for trange in RANGES:
+        assert sum(1 for _ in trange(n)) == n
+    assert sum(1 for _ in nb_tqdm(range(n), display=False)) == n  # a notebook-only option
+    assert thread_map(str, range(n), max_workers=2) == [str(i) for i in range(n)]
+    assert asyncio.run(count_async(n)) == n
+    threads = [threading.Thread(target=lambda: sum(1 for _ in auto_tqdm(range(n))))
+               for _ in range(2)]  # two bars at once, from threads of the task
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return in_a_module(n) + len(CLASSES) + len(RANGES) + 3 + len(threads)
+
+
+if __name__ == "__main__":
+    with pb.Pool(2, display=None, start_method=sys.argv[1]) as pool:
+        made = sum(pool.map(task, [7, 11]))
+    print(json.dumps([made, pool.state.bars_finished]))
+'''
+
+HELPER_MODULE = '''
+from tqdm.auto import tqdm
+
+
+def in_a_module(n):
+    for _ in tqdm(range(n), desc="in a module"):
+        pass
+    return 1
+'''
+
+
+@pytest.mark.parametrize("start_method", ["fork", "spawn", "forkserver"])
+def test_tqdm_bound_at_the_top_of_a_script_is_captured(tmp_path, start_method):
+    (tmp_path / "helper_module.py").write_text(HELPER_MODULE)
+    script = tmp_path / "bound_at_the_top.py"
+    script.write_text(BOUND_AT_THE_TOP)
+    path = os.pathsep.join([str(tmp_path), *sys.path])
+    run = subprocess.run([sys.executable, str(script), start_method], capture_output=True,
+                         text=True, timeout=120, env={**os.environ, "PYTHONPATH": path})
+    assert run.returncode == 0, run.stderr
+    made, finished = json.loads(run.stdout.splitlines()[-1])
+    assert made == 2 * 25 and finished == made
+    assert "\r" not in run.stderr and "it/s" not in run.stderr, run.stderr

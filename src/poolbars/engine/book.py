@@ -236,6 +236,7 @@ class Book:
         self.start_failure: Failure | None = None  # why no worker is left, once none is
         self._next_index = 0
         self._jobs_started = 0
+        self._told_total = 0  # the total the panel was told (the sum of the changes posted)
 
     # -- taking work in ------------------------------------------------------------------
 
@@ -243,7 +244,7 @@ class Book:
         """Count `count` items as done without running them (they come from a journal)."""
         self.stats.total += count
         self.stats.done += count
-        self.post([ev.Seen(count, None), ev.Done(None, count, self.clock())])
+        self.post([ev.Seen(count, self._total_change()), ev.Done(None, count, self.clock())])
 
     def start_job(self, job: Job) -> None:
         self._jobs_started += 1
@@ -265,7 +266,13 @@ class Book:
         """Make `target` items of `job` count in the pool's total."""
         self.stats.total += target - job.counted
         job.counted = target
-        self.post([ev.Seen(0, self.stats.total)])
+        self.post([ev.Seen(0, self._total_change())])
+
+    def _total_change(self) -> int:
+        """The pool's total less what the panel was told: the panel adds up the changes
+        of every pool that reports to it (a shared `Panel` counts all their items)."""
+        change, self._told_total = self.stats.total - self._told_total, self.stats.total
+        return change
 
     def next_chunk(self) -> Chunk | None:
         """The next chunk to run: an item back in line first, else read from an input."""

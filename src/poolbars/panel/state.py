@@ -126,10 +126,10 @@ class PanelState:
         if kind == "setup":
             self.lanes.set_worker(worker, SETUP_FAILED).message = clip(error)
 
-    def _seen(self, count, total=None):
+    def _seen(self, count, total_change=None):
         self.seen += count
-        if total is not None:
-            self.total = total
+        if total_change is not None:  # every pool's items: pools may share the panel
+            self.total = (self.total or 0) + total_change
 
     def _start(self, worker, first, count, label, t, retried=0):
         self._mark_started(t)

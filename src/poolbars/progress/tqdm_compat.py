@@ -2,22 +2,24 @@
 capture that turns the real tqdm's bars inside pool tasks into the task's inner bar.
 
 Capture (`Pool(capture_tqdm=True)`, the default) installs an import hook in each worker:
-nothing happens unless a task imports tqdm. When it does, `tqdm.std.tqdm` is replaced by
-a subclass that draws nothing and reports its state instead, and `tqdm.tqdm`,
-`tqdm.auto.tqdm`, `tqdm.autonotebook.tqdm` and `tqdm.notebook.tqdm` point to it — so
-every tqdm API keeps working, and nothing is printed to the worker's stderr.
+nothing happens unless a task imports tqdm. When it does (or if tqdm was imported before,
+as a script's top is), `tqdm.std.tqdm.__new__` is patched: making any tqdm bar — of
+whatever class, however it was imported or bound — makes a subclass of that class that
+draws nothing and reports its state instead (a class that draws its own way, as
+`tqdm.notebook`'s or `tqdm.rich`'s, gives a captured `tqdm.std.tqdm`) — so every tqdm API
+keeps working, and nothing is printed to the worker's stderr.
 """
 
 from __future__ import annotations
 
 import importlib.abc
 import importlib.machinery
+import inspect
 import sys
 from typing import Any
 
 from .reporting import Bar, counted
 
-_PATCHED = ("tqdm.std", "tqdm", "tqdm.auto", "tqdm.autonotebook", "tqdm.notebook")
 
 
 class tqdm(Bar):
@@ -229,8 +231,9 @@ def _captured(std_tqdm: Any):
             bar.postfix = _pairs(self.postfix)
             bar.refresh()
 
-    CapturedTqdm.__name__ = CapturedTqdm.__qualname__ = "tqdm"
-    CapturedTqdm.__module__ = "tqdm.std"
+    CapturedTqdm.__name__, CapturedTqdm.__qualname__ = std_tqdm.__name__, std_tqdm.__qualname__
+    CapturedTqdm.__module__ = std_tqdm.__module__
+    CapturedTqdm._pb_captured = True  # read by capturing_new: its bars are made as they are
     return CapturedTqdm
 
 
@@ -250,10 +253,10 @@ def _pairs(postfix) -> tuple:
 
 
 class _CaptureFinder(importlib.abc.MetaPathFinder):
-    """Patches tqdm's modules right after they are first imported."""
+    """Patches `tqdm.std` right after it is first imported."""
 
     def find_spec(self, name, path, target=None):
-        if name not in _PATCHED:
+        if name != "tqdm.std":
             return None
         spec = importlib.machinery.PathFinder.find_spec(name, path)
         if spec is None or spec.loader is None:
@@ -262,33 +265,49 @@ class _CaptureFinder(importlib.abc.MetaPathFinder):
 
         def exec_and_patch(module):
             exec_module(module)
-            _patch(module)
+            _patch(module.tqdm)
         spec.loader.exec_module = exec_and_patch  # type: ignore[method-assign]  # the patch
         return spec
 
 
-_captured_class = None
+_captured_classes: dict[type, type] = {}  # a tqdm class -> the captured class it makes
 
 
-def _patch(module) -> None:
-    global _captured_class
-    if module.__name__ == "tqdm.std" and _captured_class is None:
-        _captured_class = _captured(module.tqdm)
-    if _captured_class is None:
+def _patch(std_tqdm: Any) -> None:
+    """Make every bar of `std_tqdm` (tqdm.std.tqdm) or of its subclasses a captured one —
+    also those of classes bound before this ran (by a script's top, or in a fork's parent)."""
+    if "_pb_new" in std_tqdm.__dict__:
         return
-    for attr in ("tqdm", "tqdm_notebook"):
-        if hasattr(module, attr):
-            setattr(module, attr, _captured_class)
-    if hasattr(module, "trange"):
-        module.trange = lambda *args, **kwargs: _captured_class(range(*args), **kwargs)
+    original_new = std_tqdm.__new__
+    keywords = set(inspect.signature(std_tqdm.__init__).parameters)
+
+    def capturing_new(cls, *args, **kwargs):
+        if cls.__dict__.get("_pb_captured"):
+            return original_new(cls, *args, **kwargs)
+        captured = _captured_for(cls, std_tqdm)
+        if issubclass(captured, cls):  # Python then runs captured.__init__ on it
+            return original_new(captured, *args, **kwargs)
+        # a class that draws its own way: a captured std bar, without that class's options
+        return captured(*args, **{k: v for k, v in kwargs.items() if k in keywords})
+    std_tqdm._pb_new = original_new
+    std_tqdm.__new__ = staticmethod(capturing_new)
+
+
+def _captured_for(cls: type, std_tqdm: Any) -> type:
+    """The captured class a bar of `cls` is made as (made once per class)."""
+    if cls not in _captured_classes:
+        own = cls.__mro__[:cls.__mro__.index(std_tqdm)]
+        base = std_tqdm if any("display" in k.__dict__ for k in own) else cls
+        if base not in _captured_classes:
+            _captured_classes[base] = _captured(base)
+        _captured_classes[cls] = _captured_classes[base]
+    return _captured_classes[cls]
 
 
 def install_capture() -> None:
     """In this process, make tqdm bars report to the panel (see the module doc)."""
     if any(isinstance(f, _CaptureFinder) for f in sys.meta_path):
         return
-    if "tqdm.std" in sys.modules:  # already imported: patch what is there
-        for name in _PATCHED:
-            if name in sys.modules:
-                _patch(sys.modules[name])
+    if "tqdm.std" in sys.modules:  # already imported (by the script's top, or the parent)
+        _patch(sys.modules["tqdm.std"].tqdm)
     sys.meta_path.insert(0, _CaptureFinder())

@@ -71,11 +71,12 @@ class WorkerFail(NamedTuple):
 
 
 class Seen(NamedTuple):
-    """`items` more items were read from the input; `total` once it is known (the input
-    is used up, or has a length)."""
+    """`items` more items were read from the input; `total_change`, how much a pool's
+    total grew (or shrank) once it is known (the input is used up, or has a length): the
+    panel adds up every pool's changes."""
 
     items: int
-    total: Optional[int] = None
+    total_change: Optional[int] = None
 
 
 class Start(NamedTuple):
