@@ -186,22 +186,28 @@ MAIN = textwrap.dedent("""
 """)
 
 
-def _run_main(tmp_path, *how: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *how, str(tmp_path / "ran.txt"), "argv-ok"],
+def _env(tmp_path) -> dict:
+    """The script's environment, marked: every process it starts inherits the mark."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "TEST_MARK": str(tmp_path)}
+
+
+def _run_main(tmp_path, *how: str, more: tuple = ()) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *how, str(tmp_path / "ran.txt"), "argv-ok", *more],
                           capture_output=True, text=True, timeout=90, cwd=tmp_path,
-                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+                          env=_env(tmp_path))
 
 
 def _left_behind(tmp_path) -> list:
-    """Live processes whose command line names `tmp_path` (the server's has the argv in
-    its preparation data; the workers are forks of it), after up to 10 s to exit."""
+    """Live processes with the mark of `_env(tmp_path)` (the script's fork server, its
+    workers, anything else it started), after up to 10 s to exit."""
+    mark = f"TEST_MARK={tmp_path}\0".encode()
     deadline = time.time() + 10
     while True:
         found = []
         for name in filter(str.isdigit, os.listdir("/proc")):
             try:
-                with open(f"/proc/{name}/cmdline") as f:
-                    if str(tmp_path) in f.read() and alive(int(name)):
+                with open(f"/proc/{name}/environ", "rb") as f:
+                    if mark in f.read() and alive(int(name)):
                         found.append(int(name))
             except OSError:
                 continue
@@ -210,14 +216,16 @@ def _left_behind(tmp_path) -> list:
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("how", ["script", "-m module"])
+@pytest.mark.parametrize("how", ["script", "-m module", "script, 300 KB of arguments"])
 def test_the_main_module_runs_once_in_the_server_not_in_each_worker(tmp_path, how):
     """Three pools of 4 workers: the main module's top level runs in the parent (as
     `__main__`) and once in the fork server (as `__mp_main__`, with the parent's sys.argv
-    and sys.path), and no worker runs it again; its functions work in the workers."""
+    (also one too long for a command line) and sys.path), and no worker runs it again;
+    its functions work in the workers."""
     (tmp_path / "helper.py").write_text("def square(x):\n    return x * x\n")
     (tmp_path / "prog.py").write_text(MAIN)
-    run = _run_main(tmp_path, *(["prog.py"] if how == "script" else ["-m", "prog"]))
+    more = tuple(f"/data/photos/{i:06d}-holiday.jpg" for i in range(10_000)) if "KB" in how else ()
+    run = _run_main(tmp_path, *(["-m", "prog"] if "-m" in how else ["prog.py"]), more=more)
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines()[-1] == repr([[0, 1, 4, 9, 16, 25, 8]] * 3)
     assert run.stdout.count("top level") == 2  # the parent's, the server's: none repeated
@@ -245,4 +253,37 @@ def test_a_main_module_without_the_guard_fails_as_before_and_leaves_no_process(t
     assert run.returncode == 1
     assert "`if __name__ == \"__main__\":`" in run.stderr.splitlines()[-1]
     assert "__mp_main__" in (tmp_path / "ran.txt").read_text()
+    assert _left_behind(tmp_path) == []
+
+
+READS_STDIN = textwrap.dedent("""
+    import sys
+    import poolbars as pb
+
+    line = sys.stdin.readline()  # the top level reads stdin, which the caller keeps open
+    with open(sys.argv[1], "a") as f:
+        f.write(f"{__name__} {line!r}\\n")
+
+    if __name__ == "__main__":
+        with pb.Pool(2, display=None) as pool:
+            print(pool.map(abs, [-1, -2]), flush=True)
+""")
+
+
+def test_the_server_loads_the_main_module_with_stdin_empty_as_a_worker_would(tmp_path):
+    """Its top level reads stdin: in the parent it gets the line; in the server, as in a
+    worker, it reads nothing at once (never the parent's input, never waiting for it)."""
+    (tmp_path / "prog.py").write_text(READS_STDIN)
+    ran = tmp_path / "ran.txt"
+    with subprocess.Popen([sys.executable, "prog.py", str(ran)], cwd=tmp_path, text=True,
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          env=_env(tmp_path)) as run:
+        run.stdin.write("hello\n")
+        run.stdin.flush()  # and kept open: a read of it would wait
+        try:
+            assert run.wait(timeout=60) == 0
+        finally:
+            run.kill()
+        assert run.stdout.read() == "[1, 2]\n"
+    assert sorted(ran.read_text().splitlines()) == ["__main__ 'hello\\n'", "__mp_main__ ''"]
     assert _left_behind(tmp_path) == []

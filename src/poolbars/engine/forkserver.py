@@ -14,10 +14,12 @@ preload list starts with `__main__`) but never does: it looks for the key `main_
 where `spawn.get_preparation_data()` says `init_main_from_path` (CPython gh-126631). So
 we start the server ourselves (`_start_server`, multiprocess's own start with that fixed)
 and it runs `preload_main`: the main module is loaded there once, as a worker would load
-it (same sys.path, sys.argv and directory), and each worker forked from it finds it
-loaded. If loading it fails there (a script that starts a pool outside the
+it (same sys.path, sys.argv and directory, stdin empty), and each worker forked from it
+finds it loaded. If loading it fails there (a script that starts a pool outside the
 `if __name__ == "__main__":` guard), the server goes on without it and each worker loads
-it, and fails, as before.
+it, and fails, as before. Like any preload (and CPython's own since 3.13.8), what the
+main module's top level starts (threads, open files) lives in the server and is forked
+into every worker.
 
 The count of open pools is written under a lock, here only. multiprocess's own record of
 its server (`forkserver._forkserver`) is read, set and reset here, under its lock."""
@@ -25,6 +27,7 @@ its server (`forkserver._forkserver`) is read, set and reset here, under its loc
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import signal
 import socket
@@ -38,8 +41,9 @@ PRELOAD = ["poolbars.engine.worker"]
 # what a worker's spawn.prepare() reads to load the main module (never the authkey)
 MAIN_KEYS = ("sys_path", "sys_argv", "dir", "orig_dir", "init_main_from_path",
              "init_main_from_name")
-# the server's program: ours first (the main module), then multiprocess's own loop
-SERVER = ("from poolbars.engine.forkserver import preload_main; preload_main(%r); "
+# the server's program: ours first (the main module, its data read from a pipe: a long
+# sys.argv would not fit in one argument), then multiprocess's own loop
+SERVER = ("from poolbars.engine.forkserver import preload_main; preload_main(%d); "
           "from multiprocess.forkserver import main; main(%d, %d, %r)")
 
 _open_pools = 0  # pools of this process between start() and close()
@@ -87,10 +91,24 @@ def shutdown() -> None:
         _reap(pid)
 
 
-def preload_main(main: dict[str, Any]) -> None:
+def preload_main(fd: int) -> None:
     """In the fork server, before it serves: load the parent's main module as a worker
-    would (`main`: the MAIN_KEYS of the parent's preparation data), so the workers forked
-    from it find it loaded; on any error, go on without it (see the module doc)."""
+    would (from pipe `fd`: the MAIN_KEYS of the parent's preparation data, as JSON), so
+    the workers forked from it find it loaded; on any error, go on without it (see the
+    module doc)."""
+    try:
+        with open(fd, encoding="utf-8") as pipe:
+            main = json.load(pipe)
+    except (OSError, ValueError):
+        return  # the parent has gone: the server finds its "alive" pipe closed and exits
+    devnull = os.open(os.devnull, os.O_RDONLY)  # as a worker's: its top level must not
+    if devnull != 0:  # read (or wait on) the parent's stdin
+        os.dup2(devnull, 0)
+        os.close(devnull)
+    _load_main(main)
+
+
+def _load_main(main: dict[str, Any]) -> None:
     from multiprocess import process, spawn
     original = sys.modules["__main__"]
     process.current_process()._inheriting = True  # a pool started by it fails, as in a worker
@@ -102,8 +120,11 @@ def preload_main(main: dict[str, Any]) -> None:
     finally:
         del process.current_process()._inheriting
         for stream in (sys.stdout, sys.stderr):  # else a forked child may print it again
-            if stream is not None:
-                stream.flush()
+            try:
+                if stream is not None:
+                    stream.flush()
+            except (OSError, ValueError):
+                pass
 
 
 def _ensure_server() -> None:
@@ -121,7 +142,7 @@ def _ensure_server() -> None:
 
 def _start_server(server: Any) -> None:
     """multiprocess's ForkServer.ensure_running() once the server is found missing, but
-    the server runs SERVER, with the main module's preparation data."""
+    the server runs SERVER, and is sent the main module's preparation data."""
     from multiprocess import connection, resource_tracker, spawn, util
     resource_tracker.ensure_running()
     data = spawn.get_preparation_data("ignore")  # raises in a worker loading its main
@@ -133,17 +154,30 @@ def _start_server(server: Any) -> None:
             os.chmod(address, 0o600)
         listener.listen()
         alive_r, alive_w = os.pipe()  # every client holds the write end; EOF: all gone
+        main_r, main_w = os.pipe()
         try:
-            command = SERVER % (main, listener.fileno(), alive_r, PRELOAD)
+            command = SERVER % (main_r, listener.fileno(), alive_r, PRELOAD)
             args = [spawn.get_executable(), *util._args_from_interpreter_flags(), "-c", command]
-            pid = util.spawnv_passfds(args[0], args, [listener.fileno(), alive_r])
+            pid = util.spawnv_passfds(args[0], args, [listener.fileno(), alive_r, main_r])
         except BaseException:
             os.close(alive_w)
+            os.close(main_w)
             raise
         finally:
             os.close(alive_r)
+            os.close(main_r)
     server._forkserver_address, server._forkserver_alive_fd = address, alive_w
     server._forkserver_pid = pid
+    _send(main_w, main)
+
+
+def _send(fd: int, main: dict[str, Any]) -> None:
+    """Write `main` to the server's pipe (it reads it first thing) and close it."""
+    try:
+        with open(fd, "w", encoding="utf-8") as pipe:
+            json.dump(main, pipe)
+    except OSError:
+        pass  # the server died at start: multiprocess starts another when it connects
 
 
 def _server() -> Any:
