@@ -96,9 +96,9 @@ def preload_main(fd: int) -> None:
     would (from pipe `fd`: the MAIN_KEYS of the parent's preparation data, as JSON), so
     the workers forked from it find it loaded; on any error, go on without it (see the
     module doc)."""
-    try:
+    try:  # a line, not to EOF: a fork of the parent may still hold the pipe's other end
         with open(fd, encoding="utf-8") as pipe:
-            main = json.load(pipe)
+            main = json.loads(pipe.readline())
     except (OSError, ValueError):
         return  # the parent has gone: the server finds its "alive" pipe closed and exits
     devnull = os.open(os.devnull, os.O_RDONLY)  # as a worker's: its top level must not
@@ -175,7 +175,7 @@ def _send(fd: int, main: dict[str, Any]) -> None:
     """Write `main` to the server's pipe (it reads it first thing) and close it."""
     try:
         with open(fd, "w", encoding="utf-8") as pipe:
-            json.dump(main, pipe)
+            pipe.write(json.dumps(main) + "\n")  # one line: JSON escapes newlines
     except OSError:
         pass  # the server died at start: multiprocess starts another when it connects
 
