@@ -44,6 +44,8 @@ export const TRAITS = /** @type {const} */ ([
  */
 
 /**
+ * A lane as read: the wire leaves out `meta`, `failed`, `rate`, `eta`, `stalled` and
+ * `spark` while they hold their default, and `readLane` puts the default back.
  * @typedef {object} Lane
  * @property {string} key stable id, keys the DOM row
  * @property {string} name
@@ -56,14 +58,14 @@ export const TRAITS = /** @type {const} */ ([
  * @property {string} unit
  * @property {string} message
  * @property {Array<[string, string]>} postfix
- * @property {Array<[string, string]>} meta the bar's custom payload: [key, JSON text of the value], shown on hover
  * @property {number} elapsed seconds on the current task
  * @property {number} done items this lane finished
- * @property {number} failed items that ended badly on this lane: errors, timeouts, crashes
- * @property {number | null} rate items this lane settles per second, since its first task
- * @property {number | null} eta seconds left on the current task, from its inner bar's total
- * @property {boolean} stalled no news of its task for `stale_after` seconds
- * @property {number[]} spark items finished per second, 2-second buckets, oldest first
+ * @property {Array<[string, string]>} meta the bar's custom payload: [key, JSON text of the value], shown on hover; left out when empty
+ * @property {number} failed items that ended badly on this lane: errors, timeouts, crashes; left out when 0
+ * @property {number | null} rate items this lane settles per second, since its first task; left out when null
+ * @property {number | null} eta seconds left on the current task, from its inner bar's total; left out when null
+ * @property {boolean} stalled no news of its task for `stale_after` seconds; left out when false
+ * @property {number[]} spark items finished per second, 2-second buckets, oldest first; left out when empty
  */
 
 /**
@@ -206,9 +208,9 @@ export function readLane(raw, i) {
     unit: str(o.unit),
     message: str(o.message),
     postfix: list(o.postfix).map(readPair),
-    meta: list(o.meta).map(readPair),
     elapsed: num(o.elapsed),
     done: int(o.done),
+    meta: list(o.meta).map(readPair), // each of these: a missing key reads as its default
     failed: int(o.failed),
     rate: numOrNull(o.rate),
     eta: numOrNull(o.eta),

@@ -16,6 +16,8 @@ MAX_FUNCTION_LINES = 60
 FOREIGN_PRIVATE = {
     "forkserver._forkserver": "multiprocess has no public way to stop its fork server",
     "dill._dill": "dill's pickler table lives only there",
+    "util._args_from_interpreter_flags": "our fork server starts with the interpreter's "
+                                         "flags, as multiprocess starts its own",
 }
 
 

@@ -159,3 +159,131 @@ def test_workers_start_when_the_parent_runs_with_stdout_or_stderr_closed(tmp_pat
                          timeout=60, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert run.returncode == 0
     assert out.read_text() == "[1, 2, 1, 2]"
+
+
+# -- the main module, loaded once in the server ------------------------------------------------
+
+MAIN = textwrap.dedent("""
+    import os, sys
+    import poolbars as pb
+    from helper import square  # next to the script: the server has the script's sys.path
+
+    with open(sys.argv[1], "a") as f:  # the top level: counted, with the argv it ran with
+        f.write(f"{__name__} {sys.argv[2]}\\n")
+    print("top level", flush=False)  # unflushed in the server: workers must not repeat it
+
+
+    def cube(x):
+        return x ** 3
+
+
+    if __name__ == "__main__":
+        results = []
+        for _ in range(3):
+            with pb.Pool(4, display=None) as pool:
+                results.append(pool.map(square, range(6)) + pool.map(cube, [2]))
+        print(results, flush=True)
+""")
+
+
+def _env(tmp_path) -> dict:
+    """The script's environment, marked: every process it starts inherits the mark."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "TEST_MARK": str(tmp_path)}
+
+
+def _run_main(tmp_path, *how: str, more: tuple = ()) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *how, str(tmp_path / "ran.txt"), "argv-ok", *more],
+                          capture_output=True, text=True, timeout=90, cwd=tmp_path,
+                          env=_env(tmp_path))
+
+
+def _left_behind(tmp_path) -> list:
+    """Live processes with the mark of `_env(tmp_path)` (the script's fork server, its
+    workers, anything else it started), after up to 10 s to exit."""
+    mark = f"TEST_MARK={tmp_path}\0".encode()
+    deadline = time.time() + 10
+    while True:
+        found = []
+        for name in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{name}/environ", "rb") as f:
+                    if mark in f.read() and alive(int(name)):
+                        found.append(int(name))
+            except OSError:
+                continue
+        if not found or time.time() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("how", ["script", "-m module", "script, 300 KB of arguments"])
+def test_the_main_module_runs_once_in_the_server_not_in_each_worker(tmp_path, how):
+    """Three pools of 4 workers: the main module's top level runs in the parent (as
+    `__main__`) and once in the fork server (as `__mp_main__`, with the parent's sys.argv
+    (also one too long for a command line) and sys.path), and no worker runs it again;
+    its functions work in the workers."""
+    (tmp_path / "helper.py").write_text("def square(x):\n    return x * x\n")
+    (tmp_path / "prog.py").write_text(MAIN)
+    more = tuple(f"/data/photos/{i:06d}-holiday.jpg" for i in range(10_000)) if "KB" in how else ()
+    run = _run_main(tmp_path, *(["-m", "prog"] if "-m" in how else ["prog.py"]), more=more)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[-1] == repr([[0, 1, 4, 9, 16, 25, 8]] * 3)
+    assert run.stdout.count("top level") == 2  # the parent's, the server's: none repeated
+    ran = (tmp_path / "ran.txt").read_text().splitlines()
+    assert sorted(ran) == ["__main__ argv-ok", "__mp_main__ argv-ok"]
+    assert _left_behind(tmp_path) == []
+
+
+UNGUARDED = textwrap.dedent("""
+    import sys
+    import poolbars as pb
+
+    with open(sys.argv[1], "a") as f:
+        f.write(f"{__name__}\\n")
+    with pb.Pool(2, display=None) as pool:  # no `if __name__ == "__main__":` guard
+        print(pool.map(abs, [-1, -2]))
+""")
+
+
+def test_a_main_module_without_the_guard_fails_as_before_and_leaves_no_process(tmp_path):
+    """The server cannot load it (it would start a pool): it goes on without it, each
+    worker loads it and fails, and the pool says why, as it did before the preload."""
+    (tmp_path / "prog.py").write_text(UNGUARDED)
+    run = _run_main(tmp_path, "prog.py")
+    assert run.returncode == 1
+    assert "`if __name__ == \"__main__\":`" in run.stderr.splitlines()[-1]
+    assert "__mp_main__" in (tmp_path / "ran.txt").read_text()
+    assert _left_behind(tmp_path) == []
+
+
+READS_STDIN = textwrap.dedent("""
+    import sys
+    import poolbars as pb
+
+    line = sys.stdin.readline()  # the top level reads stdin, which the caller keeps open
+    with open(sys.argv[1], "a") as f:
+        f.write(f"{__name__} {line!r}\\n")
+
+    if __name__ == "__main__":
+        with pb.Pool(2, display=None) as pool:
+            print(pool.map(abs, [-1, -2]), flush=True)
+""")
+
+
+def test_the_server_loads_the_main_module_with_stdin_empty_as_a_worker_would(tmp_path):
+    """Its top level reads stdin: in the parent it gets the line; in the server, as in a
+    worker, it reads nothing at once (never the parent's input, never waiting for it)."""
+    (tmp_path / "prog.py").write_text(READS_STDIN)
+    ran = tmp_path / "ran.txt"
+    with subprocess.Popen([sys.executable, "prog.py", str(ran)], cwd=tmp_path, text=True,
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          env=_env(tmp_path)) as run:
+        run.stdin.write("hello\n")
+        run.stdin.flush()  # and kept open: a read of it would wait
+        try:
+            assert run.wait(timeout=60) == 0
+        finally:
+            run.kill()
+        assert run.stdout.read() == "[1, 2]\n"
+    assert sorted(ran.read_text().splitlines()) == ["__main__ 'hello\\n'", "__mp_main__ ''"]
+    assert _left_behind(tmp_path) == []

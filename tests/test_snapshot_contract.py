@@ -127,6 +127,9 @@ def test_every_snapshot_of_a_real_run_has_exactly_the_typed_keys_and_types(run):
     assert isinstance(results[3], pb.Failure) and results[0] == 0
     for s in seen + [final]:
         assert problems(s, snap.Snapshot) == []
+        for lane in s["lanes"]:  # an optional key is there only when it says something
+            assert [k for k in snap.Lane.__optional_keys__
+                    if k in lane and lane[k] == snap.LANE_DEFAULTS[k]] == []
     assert "timeline" not in final  # only the collector's pushes carry it
     # the run covered what the types allow
     kinds = {f["kind"] for f in final["failures"]}
@@ -137,6 +140,13 @@ def test_every_snapshot_of_a_real_run_has_exactly_the_typed_keys_and_types(run):
     assert any(":" in lane["key"] for lane in final["lanes"])  # the main process's bar
     busy = [lane for s in seen for lane in s["lanes"] if lane["postfix"]]
     assert busy and busy[0]["postfix"] == [["loss", "0.5"]]
+    assert {"failed", "rate"} <= {key for lane in final["lanes"] for key in lane}
+
+
+def test_the_lanes_optional_keys_are_the_ones_with_defaults():
+    assert set(snap.LANE_DEFAULTS) == snap.Lane.__optional_keys__
+    assert all(problems(value, typing.get_type_hints(snap.Lane)[key]) == []
+               for key, value in snap.LANE_DEFAULTS.items())
 
 
 def test_the_widget_of_a_real_run_holds_a_typed_snapshot_and_timeline(run):
@@ -218,6 +228,8 @@ def test_the_jsdoc_typedef_names_the_same_keys_nullable_alike(typed):
             assert "null" not in js_type and "null" in description
             continue
         assert nullable(tp) == ("null" in js_type), f"{typed.__name__}.{key}: {js_type}"
+        optional = key in getattr(typed, "__optional_keys__", ()) and typed is not snap.Snapshot
+        assert optional == ("left out when" in description), f"{typed.__name__}.{key}"
         for value in vocabulary(tp):
             assert f"`{value}`" in description, f"{typed.__name__}.{key} lacks {value!r}"
 
@@ -284,6 +296,8 @@ def test_the_docs_table_names_exactly_the_keys_with_their_types(typed):
     for key, tp in hints.items():
         kind, meaning = table[key]
         assert kind == doc_type(tp), f"{typed.__name__}.{key}: {kind!r}"
+        optional = key in getattr(typed, "__optional_keys__", ()) and typed is not snap.Snapshot
+        assert optional == ("left out when" in meaning), f"{typed.__name__}.{key}"
         for value in vocabulary(tp):
             assert f"`{value}`" in meaning, f"{typed.__name__}.{key} lacks {value!r}"
 

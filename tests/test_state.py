@@ -171,7 +171,7 @@ def test_a_task_with_no_news_for_stale_after_seconds_is_stalled():
              (ev.START, 0, 0, 1, "0", 100.0), (ev.START, 1, 1, 1, "1", 100.0),
              (ev.BAR, 1, 9, 1, "d", 3, 10, "it", (), False, 104.0))
     lanes = s.snapshot(now=106.0)["lanes"]
-    assert [lane["stalled"] for lane in lanes] == [True, False]
+    assert [lane.get("stalled", False) for lane in lanes] == [True, False]
     assert PanelState().snapshot(now=1e9)["lanes"] == []  # no stale_after: never stalled
 
 
@@ -211,6 +211,6 @@ def test_a_bars_meta_is_in_its_lane_bounded_and_an_older_senders_bar_still_folds
     fold_all(s, (ev.BAR, "job", 1, None, "with meta", 1, 2, "it", (), False, 1.0, meta),
              (ev.BAR, "old", 1, None, "no meta", 1, 2, "it", (), False, 1.0))  # 10 fields
     with_meta, without = s.snapshot(now=2.0)["lanes"]
-    assert len(with_meta["meta"]) == MAX_META and without["meta"] == []
+    assert len(with_meta["meta"]) == MAX_META and "meta" not in without  # none: left out
     assert all(len(k) <= 100 and len(v) == MAX_META_CHARS for k, v in with_meta["meta"])
     assert with_meta["meta"][0][0].startswith("key 0")

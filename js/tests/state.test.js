@@ -38,6 +38,20 @@ describe("readSnapshot", () => {
     assert.deepEqual(s.lanes[0].spark, []);
   });
 
+  test("a lane's keys left out while at their default read as that default", () => {
+    const busy = { key: "0", name: "worker 0", state: "busy", done: 2, elapsed: 1.5 };
+    const failing = { ...busy, meta: [["shard", "3"]], failed: 2, rate: 0.5, eta: 4, stalled: true, spark: [1, 2] };
+    const [lean, full] = readSnapshot((name) => (name === "lanes" ? [busy, failing] : undefined)).lanes;
+    assert.deepEqual(
+      [lean.meta, lean.failed, lean.rate, lean.eta, lean.stalled, lean.spark],
+      [[], 0, null, null, false, []],
+    );
+    assert.deepEqual(
+      [full.meta, full.failed, full.rate, full.eta, full.stalled, full.spark],
+      [[["shard", "3"]], 2, 0.5, 4, true, [1, 2]],
+    );
+  });
+
   test("overall.dropped is read as a count; missing or junk reads as 0", () => {
     assert.equal(readSnapshot((name) => (name === "overall" ? { dropped: 3 } : undefined)).overall.dropped, 3);
     assert.equal(readSnapshot((name) => (name === "overall" ? { dropped: "3" } : undefined)).overall.dropped, 0);

@@ -85,21 +85,31 @@ def lane_dict(lane: Lane, now: float, stale_after: Optional[float],
     started = lane.started
     timing = started is not None and (lane.task is not None or not lane.is_worker)
     elapsed = round(now - started, 3) if timing else 0.0  # type: ignore[operator]  # timing: set
-    return {
+    row: snap.Lane = {
         "key": lane.key, "name": lane.name, "state": lane.state,
         "task": lane.label, "index": lane.task,
         "desc": bar.desc if bar else "", "n": bar.n if bar else 0,
         "total": bar.total if bar else None, "unit": bar.unit if bar else "it",
         "message": lane.message, "postfix": [list(p) for p in bar.postfix] if bar else [],
-        "meta": [list(p) for p in bar.meta] if bar else [],
         "elapsed": elapsed,
         "done": lane.done,
-        "failed": lane.failed,
-        "rate": lane_rate(lane, now if end is None else end),
-        "eta": task_eta(bar, elapsed) if active else None,
-        "stalled": stalled,
-        "spark": spark,
     }
+    # the optional keys only when they differ from snap.LANE_DEFAULTS (a smaller snapshot)
+    if bar and bar.meta:
+        row["meta"] = [list(p) for p in bar.meta]
+    if lane.failed:
+        row["failed"] = lane.failed
+    rate = lane_rate(lane, now if end is None else end)
+    if rate is not None:
+        row["rate"] = rate
+    eta = task_eta(bar, elapsed) if active else None
+    if eta is not None:
+        row["eta"] = eta
+    if stalled:
+        row["stalled"] = True
+    if spark:
+        row["spark"] = spark
+    return row
 
 
 def lane_rate(lane: Lane, end: float) -> Optional[float]:
