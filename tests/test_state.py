@@ -214,3 +214,15 @@ def test_a_bars_meta_is_in_its_lane_bounded_and_an_older_senders_bar_still_folds
     assert len(with_meta["meta"]) == MAX_META and "meta" not in without  # none: left out
     assert all(len(k) <= 100 and len(v) == MAX_META_CHARS for k, v in with_meta["meta"])
     assert with_meta["meta"][0][0].startswith("key 0")
+
+
+def test_items_restored_from_a_journal_count_as_done_but_not_in_the_rate():
+    # a resumed run: 90 of 100 items come back from the journal at once, then one item
+    # runs in 0.5 s; the rate and ETA are those of the items that ran, not 91 in 0.5 s
+    s = PanelState()
+    fold_all(s, ev.Seen(90, 90), ev.Done(None, 90, 0.0), (ev.WORKER, 0, "idle", 1),
+             ev.Seen(10, 10), (ev.START, 0, 90, 1, "90", 0.0), (ev.DONE, 0, 1, 0.5))
+    o = s.snapshot(now=0.5)["overall"]
+    assert (o["done"], o["total"], o["pending"]) == (91, 100, 9)
+    assert o["rate"] == 2.0 and o["eta"] == 4.5, o
+    assert sum(o["spark"]) <= 1, o["spark"]  # no spike of the 90 restored items

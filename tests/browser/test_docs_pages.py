@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 
 import pytest
 
 import poolbars
+from docsite import build_site
 from _harness import ROOT, parse_css_colour, read_panel, relative_luminance
 
 QUICKSTART_TITLES = ["Convert", "Squares", "Parse", "Parse, raising"]
@@ -36,11 +35,7 @@ def _saved_panels(name: str) -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("site")
-    built = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
-                           cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert built.returncode == 0, built.stdout + built.stderr
-    return out
+    return build_site(tmp_path_factory.mktemp("site"))
 
 
 @pytest.fixture

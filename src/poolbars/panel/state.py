@@ -59,6 +59,7 @@ class PanelState:
         self.seen = 0
         self.total: int | None = None
         self.done = 0
+        self.restored = 0  # done items that came back from a journal: none ran, no rate
         self.failed = 0
         self.timed_out = 0
         self.crashed = 0
@@ -154,6 +155,10 @@ class PanelState:
         return False
 
     def _done(self, worker, count, t):
+        if worker is None and count:  # restored from a journal (Book.restore): nothing ran
+            self.done += count
+            self.restored += count
+            return
         key = str(worker)
         self.chunks.pop(key, None)
         self.timeline.end(key, t)
@@ -246,7 +251,7 @@ class PanelState:
 
     def _sample_rate(self, t):
         samples = self._rate_samples
-        finished = self.finished
+        finished = self.finished - self.restored
         t = t if t is not None else time.time()
         samples.append((t, finished))
         while len(samples) > 2 and t - samples[1][0] > RATE_WINDOW:
@@ -257,7 +262,7 @@ class PanelState:
         return self.done + self.failed + self.timed_out + self.crashed
 
     def rate(self, now: float) -> float | None:
-        """Items finished per second over the last RATE_WINDOW seconds."""
+        """Items run to an end per second over the last RATE_WINDOW seconds (restored ones are not)."""
         if not self._rate_samples or self.started is None:
             return None
         t0, f0 = self._rate_samples[0]
@@ -265,7 +270,8 @@ class PanelState:
         if t1 - t0 >= 1.0 and f1 > f0:
             return (f1 - f0) / (t1 - t0)
         spent = max(t1, now if self.ended is None else self.ended) - self.started
-        return self.finished / spent if spent > 0 and self.finished else None
+        ran = self.finished - self.restored
+        return ran / spent if spent > 0 and ran else None
 
     @property
     def running(self) -> int:
