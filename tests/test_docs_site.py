@@ -5,6 +5,7 @@ notebook pages rendered offline. The browser half is tests/browser/test_docs_pag
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 from pathlib import Path
 
@@ -78,3 +79,22 @@ def test_readme_links_the_built_site():
     readme = (ROOT / "README.md").read_text()
     assert "(site/index.html)" in readme
     assert 'pip install -e ".[docs]" && mkdocs build' in readme
+
+
+def test_notebooks_are_saved_with_the_current_front_end():
+    # the site draws each notebook's panels with the widget JS saved in it: a notebook
+    # saved before a front-end change would show readers yesterday's panel
+    static = ROOT / "src" / "poolbars" / "static"
+    esm, css = (static / "widget.js").read_text(), (static / "widget.css").read_text()
+    stale = []
+    for name in NOTEBOOKS:
+        nb = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())
+        states = nb["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+        panels = [m["state"] for m in states.values()
+                  if m["state"].get("_anywidget_id", "").endswith("ProgressPanel")]
+        assert panels, f"notebooks/{name}.ipynb has no saved panel"
+        if any(p["_esm"] != esm or p.get("_css") != css for p in panels):
+            stale.append(name)
+    assert not stale, (f"notebooks {stale} were saved with an older front end: re-execute them "
+                       "(cd notebooks && jupyter nbconvert --to notebook --execute --inplace "
+                       "*.ipynb)")
