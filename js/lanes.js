@@ -56,28 +56,46 @@ export function laneOrder(lanes) {
 
 /**
  * The lanes folded into one line once the run is over: `32 workers · 113 done ·
- * 7 failed (on 5 workers) · 1 crashed` (as the text views' `lanes_summary`).
+ * 7 failed (on 5 workers) · 1 crashed`, then the bars of their own (`· 2 bars`, or
+ * `2 bars (1 unfinished)` when they are all there is), as the text views' `lanes_summary`.
  * @param {Lane[]} lanes
  * @param {number} more lanes not listed
  * @returns {string}
  */
 export function lanesSummary(lanes, more) {
-  const count = lanes.length + more;
-  if (count === 0) return "";
-  const workers = lanes.filter((lane) => !lane.key.includes(":")).length === lanes.length;
-  const noun = (/** @type {number} */ n) => `${workers ? "worker" : "lane"}${n === 1 ? "" : "s"}`;
-  const parts = [`${formatCount(count)} ${noun(count)}`,
-    `${formatCount(lanes.reduce((sum, lane) => sum + lane.done, 0))} done`];
-  const failing = lanes.filter((lane) => lane.failed > 0);
-  if (failing.length > 0) {
-    const failed = failing.reduce((sum, lane) => sum + lane.failed, 0);
-    parts.push(`${formatCount(failed)} failed (on ${failing.length} ${noun(failing.length)})`);
-  }
-  for (const state of BROKEN) {
-    const hit = lanes.filter((lane) => lane.state === state).length;
-    if (hit > 0) parts.push(`${hit} ${state}`);
+  const workers = lanes.filter((lane) => !lane.key.includes(":"));
+  const bars = lanes.filter((lane) => lane.key.includes(":"));
+  const parts = workers.length + more > 0 ? workersSummary(workers, workers.length + more) : [];
+  if (bars.length > 0) {
+    const open = bars.filter((lane) => lane.state !== "done").length; // left running
+    parts.push(plural(bars.length, "bar") + (open > 0 ? ` (${open} unfinished)` : ""));
   }
   return parts.join(" · ");
+}
+
+/**
+ * @param {Lane[]} workers
+ * @param {number} count listed and unlisted
+ * @returns {string[]}
+ */
+function workersSummary(workers, count) {
+  const parts = [plural(count, "worker"),
+    `${formatCount(workers.reduce((sum, lane) => sum + lane.done, 0))} done`];
+  const failing = workers.filter((lane) => lane.failed > 0);
+  if (failing.length > 0) {
+    const failed = failing.reduce((sum, lane) => sum + lane.failed, 0);
+    parts.push(`${formatCount(failed)} failed (on ${plural(failing.length, "worker")})`);
+  }
+  for (const state of BROKEN) {
+    const hit = workers.filter((lane) => lane.state === state).length;
+    if (hit > 0) parts.push(`${hit} ${state}`);
+  }
+  return parts;
+}
+
+/** `1 bar`, `2 bars`, `1,024 workers`. @param {number} n @param {string} noun */
+function plural(n, noun) {
+  return `${formatCount(n)} ${noun}${n === 1 ? "" : "s"}`;
 }
 
 /** States in which a lane is not working on anything: the row is greyed. */

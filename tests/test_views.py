@@ -201,3 +201,26 @@ def test_a_terminal_of_many_lanes_shows_the_failing_and_busy_ones_and_counts_the
     screen = io.StringIO()
     Console(file=screen, width=160).print(render(snapshot))
     assert "+24 more" in screen.getvalue() and "worker 7 crashed" in screen.getvalue()
+
+
+def test_the_folded_line_of_bars_counts_bars_not_items():
+    # a Panel of bars only (a retrofitted script, pb.bar in the main process) once over:
+    # its bars, and those left open, never "0 done"; beside a pool's workers, a bar count
+    import poolbars as pb
+
+    with pb.Panel(display=None, title="Jobs") as panel:
+        with pb.bar(total=2, desc="load") as done:
+            done.update(2)
+        left_open = pb.bar(total=5, desc="left open")
+        left_open.update(1)
+    assert text.lanes_summary(panel.snapshot()) == "2 bars (1 unfinished)"
+    with pb.Panel(display=None) as panel:
+        with pb.bar(total=1) as one:
+            one.update(1)
+    assert text.lanes_summary(panel.snapshot()) == "1 bar"
+    with pb.Panel(display=None) as panel:
+        with pb.bar(total=1) as one:
+            one.update(1)
+        with pb.Pool(1, panel=panel, display=None) as pool:
+            pool.map(abs, range(3))
+    assert text.lanes_summary(panel.snapshot()) == "1 worker · 3 done · 1 bar"

@@ -97,10 +97,13 @@ describe("the fold", () => {
     assert.ok(root.querySelector(".pb-lane-body")?.hidden);
   });
 
-  test("the summary counts unlisted lanes, names bar lanes as lanes, and reports broken workers", () => {
+  test("the summary counts unlisted lanes, counts bar lanes as bars, and reports broken workers", () => {
     const crashed = lane("5", { state: "crashed", failed: 1 });
     assert.equal(lanesSummary([lane("0"), crashed], 62), "64 workers · 4 done · 1 failed (on 1 worker) · 1 crashed");
-    assert.equal(lanesSummary([lane("main:1", { done: 0 })], 0), "1 lane · 0 done");
+    assert.equal(lanesSummary([lane("main:1", { state: "done", done: 0 })], 0), "1 bar");
+    assert.equal(lanesSummary([lane("main:1", { state: "done" }), lane("main:2", { state: "running" })], 0),
+      "2 bars (1 unfinished)");
+    assert.equal(lanesSummary([lane("0"), lane("main:1", { state: "done" })], 0), "1 worker · 2 done · 1 bar");
     assert.equal(lanesSummary([], 0), "");
   });
 });

@@ -139,25 +139,35 @@ def shown_lanes(snapshot: Mapping[str, Any], limit: int = MANY_LANES) -> tuple[l
 
 def lanes_summary(snapshot: Mapping[str, Any]) -> str:
     """The lanes folded into one line once the run is over: `32 workers · 113 done · 7
-    failed (on 5 workers) · 2 crashed`; "" when there are no lanes."""
+    failed (on 5 workers) · 2 crashed`, then the bars of their own (`· 2 bars`, `2 bars
+    (1 unfinished)` when they are all there is); "" when there are no lanes."""
     lanes = snapshot.get("lanes") or []
-    count = len(lanes) + (snapshot.get("more_lanes") or 0)
-    if not count:
-        return ""
     workers = [lane for lane in lanes if not own_lane(lane)]
-    noun = "workers" if len(workers) == len(lanes) else "lanes"
-    parts = [f"{count} {noun if count != 1 else noun[:-1]}",
-             f"{sum(lane.get('done', 0) for lane in lanes)} done"]
-    failing = [lane for lane in lanes if lane.get("failed")]
+    unlisted = snapshot.get("more_lanes") or 0
+    parts = _workers_summary(workers, len(workers) + unlisted) if workers or unlisted else []
+    bars = [lane for lane in lanes if own_lane(lane)]
+    if bars:
+        open_bars = sum(lane.get("state") != "done" for lane in bars)  # left running
+        unfinished = f" ({open_bars} unfinished)" if open_bars else ""
+        parts.append(_plural(len(bars), "bar") + unfinished)
+    return " · ".join(parts)
+
+
+def _workers_summary(workers: list, count: int) -> list[str]:
+    parts = [_plural(count, "worker"), f"{sum(lane.get('done', 0) for lane in workers)} done"]
+    failing = [lane for lane in workers if lane.get("failed")]
     if failing:
         failed = sum(lane["failed"] for lane in failing)
-        on = len(failing)
-        parts.append(f"{failed} failed (on {on} {noun if on != 1 else noun[:-1]})")
+        parts.append(f"{failed} failed (on {_plural(len(failing), 'worker')})")
     for state in ("crashed", "setup failed"):
-        hit = sum(lane.get("state") == state for lane in lanes)
+        hit = sum(lane.get("state") == state for lane in workers)
         if hit:
             parts.append(f"{hit} {state}")
-    return " · ".join(parts)
+    return parts
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def lane_detail(lane: dict) -> str:
