@@ -105,3 +105,30 @@ def test_a_job_and_its_cancel_sent_back_to_back_are_handled_in_that_order(client
     s = engine.stats
     assert engine.error is None and s.total == 20 * 10
     assert s.done + s.failed + s.crashed + s.cancelled == s.total and s.cancelled > 0
+
+
+def test_a_dask_worker_that_joins_mid_pool_gets_a_worker_lane():
+    # an adaptive cluster grows while the pool is open: the new worker's lane is a worker's
+    # lane like the others (numbered, counted in the folded line), not a bar's
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None,
+                                  worker_dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        with pb.Pool(cluster=client, display=None, chunksize=1) as pool:
+            assert pool.map(abs, range(4)) == [0, 1, 2, 3]
+            cluster.scale(2)
+            client.wait_for_workers(2, timeout=60)
+            results = pool.map(sleep_then_square, range(24))
+        snapshot = pool.snapshot()
+    assert results == [x * x for x in range(24)]
+    lanes = snapshot["lanes"]
+    assert sorted(lane["key"] for lane in lanes) == ["0", "1"], lanes
+    assert sum(lane["done"] for lane in lanes) == 28, lanes
+    assert all(lane["done"] > 0 for lane in lanes), lanes  # the new worker ran items too
+    from poolbars.views import text
+    assert text.lanes_summary(snapshot) == "2 workers · 28 done"
+
+
+def sleep_then_square(x):
+    time.sleep(0.05)
+    return x * x

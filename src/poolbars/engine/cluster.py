@@ -69,16 +69,24 @@ class DaskBackend:
         return bool(self.running)  # else the engine waits for requests, in order
 
     def start(self) -> None:
-        workers = sorted(self.client.scheduler_info().get("workers", {}).items())
-        for number, (address, info) in enumerate(workers):
-            self.lanes[address] = number
-            self.book.post([ev.WorkerChange(number, "idle", info.get("pid"))])
+        self._meet_workers()
         self.ready_at = time.time()
+
+    def _meet_workers(self) -> None:
+        """Number the cluster's workers not seen yet (all at the start; then those that
+        join, e.g. as an adaptive cluster grows), each with a lane of its own. The client
+        keeps this information cached, so asking before each feed costs no round trip."""
+        workers = self.client.scheduler_info().get("workers", {})
+        for address, info in sorted(workers.items()):
+            if address not in self.lanes:
+                number = self.lanes[address] = len(self.lanes)
+                self.book.post([ev.WorkerChange(number, "idle", info.get("pid"))])
 
     def wake(self) -> None:
         pass  # `step` waits at most POLL seconds
 
     def feed(self) -> None:
+        self._meet_workers()  # before the chunks name the lanes they may run on
         while len(self.running) < self.capacity:
             chunk = self.book.next_chunk()
             if chunk is None:
@@ -165,15 +173,18 @@ def run_chunk(payload: bytes, key: tuple[str, int], call: int, first: int, items
               ) -> tuple[list[Any], list[tuple[int, RemoteFailure]], list[tuple[Any, ...]],
                          int | str]:
     """A chunk of a pool's items, run on a Dask worker (in any of its threads): its values,
-    failures, last bar states and lane number (the worker's address if it is not in
-    `lanes`: it joined after the pool started)."""
+    failures, last bar states and lane number (for a worker not in `lanes` yet, one
+    that joined since the chunk was sent, a name made of its address, without the `:` that
+    marks a bar's own lane)."""
     from distributed import get_worker
 
     from ..protocol.wire import SlotBoard
     from .worker import load_target, queue_sink, run_items
 
     worker = get_worker()
-    number = lanes.get(worker.address, worker.address)
+    number = lanes.get(worker.address)
+    if number is None:
+        number = worker.address.split("://")[-1].replace(":", " port ")
     with _lock:
         fn = _functions.get(key)
         if fn is None:
