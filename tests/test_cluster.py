@@ -111,13 +111,13 @@ def test_a_dask_worker_that_joins_mid_pool_gets_a_worker_lane():
     # an adaptive cluster grows while the pool is open: the new worker's lane is a worker's
     # lane like the others (numbered, counted in the folded line), not a bar's
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None,
-                                  worker_dashboard_address=None) as cluster, \
+                                  host="127.0.0.1", dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         with pb.Pool(cluster=client, display=None, chunksize=1) as pool:
             assert pool.map(abs, range(4)) == [0, 1, 2, 3]
             cluster.scale(2)
             client.wait_for_workers(2, timeout=60)
+            time.sleep(1.1)  # the pool asks the scheduler for new workers once a second
             results = pool.map(sleep_then_square, range(24))
         snapshot = pool.snapshot()
     assert results == [x * x for x in range(24)]

@@ -29,6 +29,7 @@ from .backend import EngineOptions
 from .book import Book, Chunk, Job
 
 POLL = 0.05  # seconds between looks at new requests while waiting on futures
+MEET_EVERY = 1.0  # seconds between asking the scheduler for workers that joined
 
 
 def listen_host(client: Any) -> str:
@@ -63,6 +64,7 @@ class DaskBackend:
         self.ready_at: float | None = None
         self._payloads: dict[int, object] = {}  # fn_id -> scattered payload
         self._token = f"{os.getpid()}-{id(self)}"
+        self._met_at = -MEET_EVERY  # when the cluster's workers were last asked for
 
     @property
     def watching(self) -> bool:
@@ -74,8 +76,11 @@ class DaskBackend:
 
     def _meet_workers(self) -> None:
         """Number the cluster's workers not seen yet (all at the start; then those that
-        join, e.g. as an adaptive cluster grows), each with a lane of its own. The client
-        keeps this information cached, so asking before each feed costs no round trip."""
+        join, e.g. as an adaptive cluster grows), each with a lane of its own. Asking is a
+        round trip to the scheduler: at most once every MEET_EVERY seconds."""
+        if time.monotonic() - self._met_at < MEET_EVERY:
+            return
+        self._met_at = time.monotonic()
         workers = self.client.scheduler_info().get("workers", {})
         for address, info in sorted(workers.items()):
             if address not in self.lanes:
@@ -86,7 +91,7 @@ class DaskBackend:
         pass  # `step` waits at most POLL seconds
 
     def feed(self) -> None:
-        self._meet_workers()  # before the chunks name the lanes they may run on
+        self._meet_workers()  # joiners, before the chunks name the lanes they may run on
         while len(self.running) < self.capacity:
             chunk = self.book.next_chunk()
             if chunk is None:
@@ -121,6 +126,8 @@ class DaskBackend:
     def _on_future(self, future: Any, chunk: Chunk) -> None:
         if future.status == "finished":
             values, failures, events, number = future.result()
+            if isinstance(number, str):  # ran on a worker that joined since: meet it now
+                self._met_at = -MEET_EVERY
             chunk.job.timing = (len(values), time.time() - chunk.started)
             self.book.settle_chunk(chunk, values, failures, events, number,
                                    [ev.WorkerChange(number, "idle", None)])
