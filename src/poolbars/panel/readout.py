@@ -8,7 +8,7 @@ is the collector thread, its only writer.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, cast
 
 from . import snapshot as snap
 from .lanes import SETUP_FAILED, BarState, Lane
@@ -94,22 +94,13 @@ def lane_dict(lane: Lane, now: float, stale_after: Optional[float],
         "elapsed": elapsed,
         "done": lane.done,
     }
-    # the optional keys only when they differ from snap.LANE_DEFAULTS (a smaller snapshot)
-    if bar and bar.meta:
-        row["meta"] = [list(p) for p in bar.meta]
-    if lane.failed:
-        row["failed"] = lane.failed
-    rate = lane_rate(lane, now if end is None else end)
-    if rate is not None:
-        row["rate"] = rate
-    eta = task_eta(bar, elapsed) if active else None
-    if eta is not None:
-        row["eta"] = eta
-    if stalled:
-        row["stalled"] = True
-    if spark:
-        row["spark"] = spark
-    return row
+    optional = {"meta": [list(p) for p in bar.meta] if bar else [], "failed": lane.failed,
+                "rate": lane_rate(lane, now if end is None else end),
+                "eta": task_eta(bar, elapsed) if active else None,
+                "stalled": stalled, "spark": spark}
+    # sent only when they differ from their default (a smaller snapshot: see snap.Lane)
+    return cast(snap.Lane, {**row, **{key: value for key, value in optional.items()
+                                      if value != snap.LANE_DEFAULTS[key]}})
 
 
 def lane_rate(lane: Lane, end: float) -> Optional[float]:

@@ -251,7 +251,7 @@ class PanelState:
 
     def _sample_rate(self, t):
         samples = self._rate_samples
-        finished = self.finished - self.restored
+        finished = self.ran
         t = t if t is not None else time.time()
         samples.append((t, finished))
         while len(samples) > 2 and t - samples[1][0] > RATE_WINDOW:
@@ -260,6 +260,11 @@ class PanelState:
     @property
     def finished(self) -> int:
         return self.done + self.failed + self.timed_out + self.crashed
+
+    @property
+    def ran(self) -> int:
+        """Items that ran to an end in this run (not those restored from a journal)."""
+        return self.finished - self.restored
 
     def rate(self, now: float) -> float | None:
         """Items run to an end per second over the last RATE_WINDOW seconds (restored ones are not)."""
@@ -270,8 +275,7 @@ class PanelState:
         if t1 - t0 >= 1.0 and f1 > f0:
             return (f1 - f0) / (t1 - t0)
         spent = max(t1, now if self.ended is None else self.ended) - self.started
-        ran = self.finished - self.restored
-        return ran / spent if spent > 0 and ran else None
+        return self.ran / spent if spent > 0 and self.ran else None
 
     @property
     def running(self) -> int:
